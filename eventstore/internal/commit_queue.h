@@ -1,0 +1,61 @@
+// The leader/follower commit queue (the pattern of LevelDB's DBImpl::Write):
+// appenders line up; the one at the front becomes the leader, takes a group
+// of the appenders behind it, commits the whole group with one write and one
+// fsync, then answers every member. Nobody is answered before the group's
+// write is durable.
+
+#ifndef KAM_EVENTSTORE_INTERNAL_COMMIT_QUEUE_H_
+#define KAM_EVENTSTORE_INTERNAL_COMMIT_QUEUE_H_
+
+#include <cstddef>
+#include <deque>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "eventstore/event_log.h"
+
+namespace kam::eventstore::internal {
+
+// One caller's append, owned by the caller's stack frame while it waits.
+struct PendingAppend {
+  PendingAppend(absl::string_view s, ExpectedVersion e,
+                absl::Span<const EventData> ev, size_t b)
+      : stream(s), expected(e), events(ev), bytes(b) {}
+
+  absl::string_view stream;
+  ExpectedVersion expected;
+  absl::Span<const EventData> events;
+  size_t bytes;
+  absl::StatusOr<AppendResult> result = absl::UnknownError("not committed");
+  bool done = false;
+  absl::CondVar cv;
+};
+
+class CommitQueue {
+ public:
+  CommitQueue(size_t max_group_appends, size_t max_group_bytes)
+      : max_group_appends_(max_group_appends), max_group_bytes_(max_group_bytes) {}
+
+  // Lines `append` up. Returns the group to commit when the caller became
+  // the leader (the group starts with `append`), or an empty group once
+  // another leader has answered `append`.
+  std::vector<PendingAppend*> Join(PendingAppend* append);
+
+  // Called by the leader after setting every member's result: wakes the
+  // members and hands leadership to the next in line.
+  void Finish(const std::vector<PendingAppend*>& group);
+
+ private:
+  const size_t max_group_appends_;
+  const size_t max_group_bytes_;
+  absl::Mutex mu_;
+  std::deque<PendingAppend*> queue_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kam::eventstore::internal
+
+#endif  // KAM_EVENTSTORE_INTERNAL_COMMIT_QUEUE_H_

@@ -1,0 +1,61 @@
+// The embedded event log, stored in RocksDB: the default backend of EventLog.
+//
+// Durability: by default every append is fsynced before it is acknowledged.
+// Concurrent appends are gathered by a leader/follower commit queue into one
+// RocksDB write and one fsync; each caller is answered only after its own
+// events are synced.
+//
+// Example:
+//   RocksDbLogOptions options;
+//   absl::StatusOr<std::unique_ptr<EventLog>> log =
+//       OpenRocksDbLog("./data/log", options);
+//   if (!log.ok()) return log.status();  // Names the directory and the cause.
+
+#ifndef KAM_EVENTSTORE_ROCKSDB_LOG_H_
+#define KAM_EVENTSTORE_ROCKSDB_LOG_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "eventstore/clock.h"
+#include "eventstore/event_log.h"
+#include "eventstore/limits.h"
+
+namespace kam::eventstore {
+
+struct RocksDbLogOptions {
+  // Create the directory and an empty log when none exists.
+  bool create_if_missing = true;
+
+  // DANGER: false acknowledges appends before they reach the disk; a crash or
+  // power loss can then lose acknowledged events. For benchmarks and bulk
+  // loads that can be redone, never for a system of record.
+  bool unsafe_skip_fsync_on_append = false;
+
+  Limits limits;
+
+  // Most appends gathered into one commit group, and most bytes.
+  size_t max_group_appends = 1024;
+  size_t max_group_bytes = 8 << 20;
+
+  // RocksDB block cache, shared by all column families.
+  size_t block_cache_bytes = 64 << 20;
+
+  // Source of recorded_at; nullptr means the system clock. Not owned; must
+  // outlive the log.
+  const Clock* clock = nullptr;
+};
+
+// Opens (or creates) the log stored in `directory`.
+// Errors: FailedPrecondition naming the directory when another process (or
+// this one) has it open; DataLoss naming the file when stored data is
+// corrupt (the log refuses to open rather than drop acknowledged events);
+// NotFound when it does not exist and create_if_missing is false.
+absl::StatusOr<std::unique_ptr<EventLog>> OpenRocksDbLog(
+    const std::string& directory, const RocksDbLogOptions& options);
+
+}  // namespace kam::eventstore
+
+#endif  // KAM_EVENTSTORE_ROCKSDB_LOG_H_
