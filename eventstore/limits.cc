@@ -40,7 +40,7 @@ bool IsControl(uint32_t cp) {
 }
 
 size_t EventBytes(const EventData& e) {
-  size_t bytes = e.event_id.size() + e.type.size() + e.data.size();
+  size_t bytes = e.type.size() + e.data.size();
   for (const auto& [key, value] : e.metadata) bytes += key.size() + value.size();
   return bytes;
 }
@@ -63,7 +63,7 @@ absl::Status ValidateEvent(const EventData& e, size_t index,
   }
   if (size_t bytes = EventBytes(e); bytes > limits.max_event_bytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", bytes, " bytes (id, type, data and metadata), more "
+        absl::StrCat(field, ": ", bytes, " bytes (type, data and metadata), more "
                      "than the limit of ", limits.max_event_bytes, " bytes per event"));
   }
   constexpr int64_t kMaxNanos = std::numeric_limits<int64_t>::max();

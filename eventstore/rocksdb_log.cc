@@ -607,6 +607,12 @@ absl::Status OpenError(const std::string& directory, const rocksdb::Status& s) {
 absl::StatusOr<std::unique_ptr<EventLog>> OpenRocksDbLog(const std::string& directory,
                                                          const RocksDbLogOptions& options) {
   rocksdb::DBOptions db_options = internal::MakeDbOptions(options.create_if_missing);
+  if (!options.create_if_missing &&
+      !std::filesystem::exists(std::filesystem::path(directory) / "CURRENT")) {
+    // Checked here because RocksDB creates the directory before it looks.
+    return absl::NotFoundError(absl::StrCat("no log in ", directory,
+                                            " (and create_if_missing is off)"));
+  }
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(db_options, directory, &existing).ok() &&
       std::find(existing.begin(), existing.end(), internal::kLogFamily) == existing.end()) {
