@@ -1,0 +1,121 @@
+#include "projections/history.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+
+namespace kam::projections {
+
+namespace {
+
+bool Known(const StoredEvent& e, absl::Time as_of, TimeAxis axis) {
+  // On the OCCURRED axis every correction recorded so far applies: a
+  // mistaken fact was never true.
+  return axis == TimeAxis::kOccurred || e.recorded_at <= as_of;
+}
+
+// Corrections and retractions known at (as_of, axis), by the id they name.
+struct Amendments {
+  absl::flat_hash_set<std::string> retracted;
+  // Corrections in log order, per corrected event id.
+  absl::flat_hash_map<std::string, std::vector<const StoredEvent*>> corrections;
+};
+
+Amendments CollectAmendments(absl::Span<const StoredEvent> events, absl::Time as_of,
+                             TimeAxis axis) {
+  Amendments amendments;
+  for (const StoredEvent& e : events) {
+    if (!Known(e, as_of, axis)) continue;
+    if (e.event.has_event_retracted()) {
+      amendments.retracted.insert(e.event.event_retracted().retracted_event_id());
+    } else if (e.event.has_event_corrected()) {
+      amendments.corrections[e.event.event_corrected().corrected_event_id()].push_back(&e);
+    }
+  }
+  return amendments;
+}
+
+// The effective fact of an original event, or false when it is retracted.
+bool EffectiveFact(const StoredEvent& original, const Amendments& amendments, Fact* fact) {
+  if (amendments.retracted.contains(original.event_id)) return false;
+  fact->event_id = original.event_id;
+  fact->position = original.position;
+  fact->version = original.version;
+  fact->recorded_at = original.recorded_at;
+  fact->occurred_at = original.occurred_at;
+  fact->event = original.event;
+  auto it = amendments.corrections.find(original.event_id);
+  if (it == amendments.corrections.end()) return true;
+  // The last correction that is not itself retracted wins.
+  for (auto c = it->second.rbegin(); c != it->second.rend(); ++c) {
+    if (amendments.retracted.contains((*c)->event_id)) continue;
+    const kam::v1::AccountEvent& replacement = (*c)->event.event_corrected().replacement();
+    fact->event = replacement;
+    if (replacement.has_occurred_at()) {
+      fact->occurred_at = absl::FromUnixSeconds(replacement.occurred_at().seconds()) +
+                          absl::Nanoseconds(replacement.occurred_at().nanos());
+    }
+    break;
+  }
+  for (const StoredEvent* c : it->second) {
+    if (!amendments.retracted.contains(c->event_id)) fact->corrected_by.push_back(c->event_id);
+  }
+  return true;
+}
+
+std::vector<Fact> VisibleFacts(absl::Span<const StoredEvent> events, absl::Time as_of,
+                               TimeAxis axis) {
+  const Amendments amendments = CollectAmendments(events, as_of, axis);
+  std::vector<Fact> facts;
+  for (const StoredEvent& e : events) {
+    if (e.event.has_event_corrected() || e.event.has_event_retracted()) continue;
+    if (axis == TimeAxis::kRecorded && e.recorded_at > as_of) continue;
+    Fact fact;
+    if (!EffectiveFact(e, amendments, &fact)) continue;
+    if (axis == TimeAxis::kOccurred && fact.occurred_at > as_of) continue;
+    facts.push_back(std::move(fact));
+  }
+  if (axis == TimeAxis::kOccurred) {
+    std::stable_sort(facts.begin(), facts.end(), BusinessOrder);
+  }
+  return facts;
+}
+
+}  // namespace
+
+absl::StatusOr<StoredEvent> DecodeStoredEvent(const eventstore::RecordedEvent& recorded) {
+  StoredEvent e;
+  if (!e.event.ParseFromString(recorded.data)) {
+    return absl::DataLossError(absl::StrCat("event at position ", recorded.position,
+                                            " (", recorded.type,
+                                            ") does not parse as kam.v1.AccountEvent"));
+  }
+  e.event_id = recorded.event_id;
+  e.version = recorded.version;
+  e.position = recorded.position;
+  e.occurred_at = recorded.occurred_at;
+  e.recorded_at = recorded.recorded_at;
+  return e;
+}
+
+AccountHistory SelectHistory(absl::string_view account_id,
+                             absl::Span<const StoredEvent> events,
+                             absl::Span<const StoredEvent> catalog, absl::Time as_of,
+                             TimeAxis axis) {
+  AccountHistory history;
+  history.account_id = std::string(account_id);
+  history.as_of = as_of;
+  history.axis = axis;
+  history.facts = VisibleFacts(events, as_of, axis);
+  history.catalog = VisibleFacts(catalog, as_of, axis);
+  for (const StoredEvent& e : events) {
+    if (axis == TimeAxis::kRecorded && e.recorded_at > as_of) break;
+    history.version = e.version;
+    history.position = e.position;
+  }
+  return history;
+}
+
+}  // namespace kam::projections

@@ -1,0 +1,52 @@
+// Which facts a view at (as_of, axis) sees, with corrections applied
+// (DOMAIN.md "Corrections" and "Which events a view at time T sees").
+//
+//   std::vector<StoredEvent> events = ...;  // One account's stream.
+//   absl::StatusOr<AccountHistory> history =
+//       SelectHistory("acme", events, catalog, as_of, TimeAxis::kRecorded);
+
+#ifndef KAM_PROJECTIONS_HISTORY_H_
+#define KAM_PROJECTIONS_HISTORY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "eventstore/event_log.h"
+#include "kam/v1/events.pb.h"
+#include "projections/fact.h"
+
+namespace kam::projections {
+
+// A recorded event with its data decoded.
+struct StoredEvent {
+  std::string event_id;
+  uint64_t version = 0;
+  uint64_t position = 0;
+  absl::Time occurred_at;
+  absl::Time recorded_at;
+  kam::v1::AccountEvent event;
+};
+
+// Decodes a log event's data as an AccountEvent. DataLoss when it does not
+// parse (the Accounts service never records such data).
+absl::StatusOr<StoredEvent> DecodeStoredEvent(const eventstore::RecordedEvent& recorded);
+
+// The facts of one stream visible at (as_of, axis), corrections applied, in
+// axis order. `events` are the stream's events in version order; `catalog`
+// the catalog stream's (may be empty). On the OCCURRED axis every correction
+// recorded so far applies, on the RECORDED axis only those recorded <= as_of.
+// An event reads as its last applicable correction that is not retracted, or
+// as first recorded; a retracted event is not seen at all.
+AccountHistory SelectHistory(absl::string_view account_id,
+                             absl::Span<const StoredEvent> events,
+                             absl::Span<const StoredEvent> catalog, absl::Time as_of,
+                             TimeAxis axis);
+
+}  // namespace kam::projections
+
+#endif  // KAM_PROJECTIONS_HISTORY_H_
