@@ -17,8 +17,10 @@ namespace kam::projections {
 
 namespace {
 
-// Keys: "e" stream 0x00 u64 version -> event; "c" -> checkpoint.
+// Keys: "e" stream 0x00 u64 version -> event; "r" account 0x00 u64 version
+// -> the same event when it is revenue-related; "c" -> checkpoint.
 constexpr char kEventTag = 'e';
+constexpr char kRevenueTag = 'r';
 constexpr char kCheckpointKey[] = "c";
 
 void PutU64(std::string* out, uint64_t v) {
@@ -31,8 +33,8 @@ uint64_t GetU64(absl::string_view in) {
   return v;
 }
 
-std::string EventKey(absl::string_view stream, uint64_t version) {
-  std::string key(1, kEventTag);
+std::string EventKey(absl::string_view stream, uint64_t version, char tag = kEventTag) {
+  std::string key(1, tag);
   key.append(stream.data(), stream.size());
   key.push_back('\0');
   PutU64(&key, version);
@@ -86,6 +88,23 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
   return absl::UnavailableError(message);
 }
 
+// Puts the entries of one event into `batch` and adds them to `digest`.
+void StageEvent(const eventstore::RecordedEvent& e, rocksdb::WriteBatch* batch,
+                std::string* digest) {
+  if (!IsProjectedStream(e.stream)) return;
+  const std::string value = EventValue(e);
+  const std::string key = EventKey(e.stream, e.version);
+  AddDigest(digest, EntryHash(key, value));
+  batch->Put(key, value);
+  kam::v1::AccountEvent event;
+  if (absl::StartsWith(e.stream, kAccountStreamPrefix) && event.ParseFromString(e.data) &&
+      IsRevenueEvent(event)) {
+    const std::string revenue_key = EventKey(e.stream, e.version, kRevenueTag);
+    AddDigest(digest, EntryHash(revenue_key, value));
+    batch->Put(revenue_key, value);
+  }
+}
+
 class RocksDbProjectionStore final : public ProjectionStore {
  public:
   RocksDbProjectionStore(std::string directory, std::unique_ptr<rocksdb::DB> db,
@@ -122,11 +141,7 @@ class RocksDbProjectionStore final : public ProjectionStore {
             e.position));
       }
       next.position = e.position;
-      if (!IsProjectedStream(e.stream)) continue;
-      const std::string key = EventKey(e.stream, e.version);
-      const std::string value = EventValue(e);
-      AddDigest(&next.digest, EntryHash(key, value));
-      batch.Put(key, value);
+      StageEvent(e, &batch, &next.digest);
     }
     std::string checkpoint_value;
     PutU64(&checkpoint_value, next.position);
@@ -143,13 +158,7 @@ class RocksDbProjectionStore final : public ProjectionStore {
       absl::Span<const eventstore::RecordedEvent> events) override {
     std::string digest = eventstore::GenesisHash();
     rocksdb::WriteBatch batch;
-    for (const eventstore::RecordedEvent& e : events) {
-      if (!IsProjectedStream(e.stream)) continue;
-      const std::string key = EventKey(e.stream, e.version);
-      const std::string value = EventValue(e);
-      AddDigest(&digest, EntryHash(key, value));
-      batch.Put(key, value);
-    }
+    for (const eventstore::RecordedEvent& e : events) StageEvent(e, &batch, &digest);
     KAM_RETURN_IF_ERROR(FromRocks(db_->Write(write_options_, &batch),
                                   absl::StrCat("writing projections in ", directory_)));
     return digest;
@@ -193,6 +202,26 @@ class RocksDbProjectionStore final : public ProjectionStore {
     return events;
   }
 
+  absl::StatusOr<std::vector<std::pair<std::string, std::vector<StoredEvent>>>>
+  LoadRevenueEvents() const override {
+    std::vector<std::pair<std::string, std::vector<StoredEvent>>> accounts;
+    const std::string prefix = absl::StrCat(std::string(1, kRevenueTag), kAccountStreamPrefix);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      absl::string_view key(it->key().data(), it->key().size());
+      absl::string_view account = key.substr(prefix.size(), key.size() - 9 - prefix.size());
+      if (accounts.empty() || accounts.back().first != account) {
+        accounts.emplace_back(std::string(account), std::vector<StoredEvent>());
+      }
+      KAM_ASSIGN_OR_RETURN(StoredEvent e,
+                           ParseEventValue(key, absl::string_view(it->value().data(),
+                                                                  it->value().size())));
+      accounts.back().second.push_back(std::move(e));
+    }
+    KAM_RETURN_IF_ERROR(FromRocks(it->status(), "reading revenue events"));
+    return accounts;
+  }
+
   absl::StatusOr<std::vector<std::string>> AccountIds() const override {
     std::vector<std::string> ids;
     const std::string prefix = absl::StrCat(std::string(1, kEventTag), kAccountStreamPrefix);
@@ -211,8 +240,8 @@ class RocksDbProjectionStore final : public ProjectionStore {
   absl::StatusOr<std::string> ScanDigest() const override {
     std::string digest = eventstore::GenesisHash();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(std::string(1, kEventTag)); it->Valid() && it->key()[0] == kEventTag;
-         it->Next()) {
+    // Every state entry sorts after the checkpoint key "c".
+    for (it->Seek(std::string(1, kEventTag)); it->Valid(); it->Next()) {
       AddDigest(&digest, EntryHash(absl::string_view(it->key().data(), it->key().size()),
                                    absl::string_view(it->value().data(), it->value().size())));
     }
@@ -238,6 +267,14 @@ bool IsProjectedStream(absl::string_view stream) {
   return stream == kCatalogStream ||
          (absl::StartsWith(stream, kAccountStreamPrefix) &&
           stream.size() > sizeof(kAccountStreamPrefix) - 1);
+}
+
+bool IsRevenueEvent(const kam::v1::AccountEvent& event) {
+  if (event.has_order_placed() || event.has_order_cancelled() || event.has_event_retracted()) {
+    return true;
+  }
+  return event.has_event_corrected() && (event.event_corrected().replacement().has_order_placed() ||
+                                         event.event_corrected().replacement().has_order_cancelled());
 }
 
 void AddDigest(std::string* sum, absl::string_view addend) {

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -69,12 +70,21 @@ class ProjectionStore {
   virtual absl::StatusOr<std::vector<StoredEvent>> LoadStream(
       absl::string_view stream) const = 0;
 
+  // Every account's order-related events (OrderPlaced, OrderCancelled, their
+  // corrections, and every retraction), in version order: what the
+  // portfolio-wide revenue figures need, without loading whole streams.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::vector<StoredEvent>>>>
+  LoadRevenueEvents() const = 0;
+
   // Every account id with at least one event, in ascending order.
   virtual absl::StatusOr<std::vector<std::string>> AccountIds() const = 0;
 
   // Recomputes the digest from a full scan (for audits and tests).
   virtual absl::StatusOr<std::string> ScanDigest() const = 0;
 };
+
+// True for the events LoadRevenueEvents returns.
+bool IsRevenueEvent(const kam::v1::AccountEvent& event);
 
 // 256-bit big-endian addition modulo 2^256: *sum += addend.
 void AddDigest(std::string* sum, absl::string_view addend);

@@ -10,8 +10,9 @@ namespace {
 constexpr size_t kEventsPerBatch = 4096;
 }  // namespace
 
-Projector::Projector(eventstore::EventLog* log, ProjectionStore* store)
-    : log_(log), store_(store) {
+Projector::Projector(eventstore::EventLog* log, ProjectionStore* store,
+                     ApplyListener on_applied)
+    : log_(log), store_(store), on_applied_(std::move(on_applied)) {
   absl::MutexLock lock(&mu_);
   checkpoint_ = store_->checkpoint().position;
 }
@@ -26,6 +27,7 @@ absl::Status Projector::ApplyBatch(bool* applied_any) {
   *applied_any = !read.events.empty();
   if (read.events.empty()) return absl::OkStatus();
   KAM_RETURN_IF_ERROR(store_->Apply(read.events));
+  if (on_applied_) on_applied_(read.events);
   absl::MutexLock lock(&mu_);
   checkpoint_ = read.events.back().position;
   return absl::OkStatus();

@@ -12,6 +12,7 @@
 #define KAM_PROJECTIONS_PROJECTOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -19,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_store.h"
 
@@ -26,8 +28,12 @@ namespace kam::projections {
 
 class Projector {
  public:
-  // Neither is owned; both must outlive the projector.
-  Projector(eventstore::EventLog* log, ProjectionStore* store);
+  // Called after each batch the store applied, on the projector's thread.
+  using ApplyListener = std::function<void(absl::Span<const eventstore::RecordedEvent>)>;
+
+  // Neither `log` nor `store` is owned; both must outlive the projector.
+  Projector(eventstore::EventLog* log, ProjectionStore* store,
+            ApplyListener on_applied = nullptr);
   ~Projector();  // Stops.
 
   Projector(const Projector&) = delete;
@@ -55,6 +61,7 @@ class Projector {
 
   eventstore::EventLog* const log_;
   ProjectionStore* const store_;
+  const ApplyListener on_applied_;
   uint64_t listener_id_ = 0;
   std::thread thread_;
 

@@ -1,0 +1,204 @@
+#include "projections/account_views.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "eventstore/status_macros.h"
+#include "projections/account_state.h"
+#include "projections/account_view.h"
+#include "projections/history.h"
+
+namespace kam::projections {
+
+namespace {
+
+kam::v1::TimeAxis ToProto(TimeAxis axis) {
+  return axis == TimeAxis::kOccurred ? kam::v1::TIME_AXIS_OCCURRED : kam::v1::TIME_AXIS_RECORDED;
+}
+
+// The first time after `as_of` at which an order of `history` enters or
+// leaves the trailing window: until then the revenue figures cannot change
+// without a new event.
+absl::Time NextWindowEdge(const AccountHistory& history, absl::Time as_of, absl::Duration window) {
+  absl::Time edge = absl::InfiniteFuture();
+  for (const Fact& fact : history.facts) {
+    if (!fact.event.has_order_placed()) continue;
+    absl::Time candidate =
+        fact.occurred_at > as_of ? fact.occurred_at : fact.occurred_at + window;
+    if (candidate > as_of) edge = std::min(edge, candidate);
+  }
+  return edge;
+}
+
+}  // namespace
+
+AccountViews::AccountViews(const ProjectionStore* store, Rules rules,
+                           const eventstore::Clock* clock)
+    : store_(store), rules_(std::move(rules)), clock_(clock) {}
+
+absl::Status AccountViews::Load() {
+  KAM_ASSIGN_OR_RETURN(auto revenue, store_->LoadRevenueEvents());
+  KAM_ASSIGN_OR_RETURN(std::vector<StoredEvent> catalog, store_->LoadStream(kCatalogStream));
+  absl::MutexLock lock(&mu_);
+  position_ = store_->checkpoint().position;
+  revenue_events_.clear();
+  for (auto& [account, events] : revenue) revenue_events_[account] = std::move(events);
+  catalog_ = std::move(catalog);
+  live_ranking_.reset();
+  return absl::OkStatus();
+}
+
+std::function<void(absl::Span<const eventstore::RecordedEvent>)> AccountViews::ApplyListener() {
+  return [this](absl::Span<const eventstore::RecordedEvent> events) { Apply(events); };
+}
+
+void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
+  absl::MutexLock lock(&mu_);
+  for (const eventstore::RecordedEvent& recorded : events) {
+    position_ = std::max(position_, recorded.position);
+    if (!IsProjectedStream(recorded.stream)) continue;
+    absl::StatusOr<StoredEvent> e = DecodeStoredEvent(recorded);
+    if (!e.ok()) continue;  // The store skips it too: no view can use it.
+    if (recorded.stream == kCatalogStream) {
+      catalog_.push_back(std::move(*e));
+    } else if (IsRevenueEvent(e->event)) {
+      std::string account = recorded.stream.substr(sizeof(kAccountStreamPrefix) - 1);
+      revenue_events_[account].push_back(std::move(*e));
+    }
+  }
+  live_ranking_.reset();
+}
+
+absl::Time AccountViews::Resolve(const ViewTime& when) const {
+  return when.as_of.has_value() ? *when.as_of : clock_->Now();
+}
+
+std::shared_ptr<const AccountViews::Ranking> AccountViews::ComputeRanking(absl::Time as_of,
+                                                                          TimeAxis axis) const {
+  auto ranking = std::make_shared<Ranking>();
+  ranking->as_of = as_of;
+  ranking->valid_until = absl::InfiniteFuture();
+  const absl::Duration window = Days(rules_.revenue_window_days);
+  std::vector<AccountRevenue> revenues;
+  {
+    absl::MutexLock lock(&mu_);
+    ranking->position = position_;
+    for (const auto& [account, events] : revenue_events_) {
+      AccountHistory history = SelectHistory(account, events, {}, as_of, axis);
+      AccountState state = FoldAccountState(history);
+      int64_t revenue = TrailingNetRevenue(state, as_of, window);
+      ranking->valid_until = std::min(ranking->valid_until, NextWindowEdge(history, as_of, window));
+      if (revenue > 0) revenues.push_back({account, revenue});
+    }
+  }
+  ranking->accounts = AbcClasses(std::move(revenues), rules_);
+  for (size_t i = 0; i < ranking->accounts.size(); ++i) {
+    ranking->index[ranking->accounts[i].account_id] = i;
+  }
+  return ranking;
+}
+
+std::shared_ptr<const AccountViews::Ranking> AccountViews::RankingAt(absl::Time as_of,
+                                                                     TimeAxis axis) const {
+  // Only "now" on the OCCURRED axis is asked for often enough to cache; the
+  // cached ranking is exact while no event arrives and no order crosses a
+  // window edge.
+  const bool live = axis == TimeAxis::kOccurred;
+  if (live) {
+    absl::MutexLock lock(&mu_);
+    if (live_ranking_ != nullptr && live_ranking_->position == position_ &&
+        live_ranking_->as_of <= as_of && as_of < live_ranking_->valid_until) {
+      return live_ranking_;
+    }
+  }
+  std::shared_ptr<const Ranking> ranking = ComputeRanking(as_of, axis);
+  if (live) {
+    absl::MutexLock lock(&mu_);
+    if (ranking->position == position_) live_ranking_ = ranking;
+  }
+  return ranking;
+}
+
+absl::StatusOr<std::vector<AccountAbc>> AccountViews::AbcRanking(const ViewTime& when) const {
+  return RankingAt(Resolve(when), when.axis)->accounts;
+}
+
+absl::StatusOr<kam::v1::AccountView> AccountViews::ViewOf(
+    absl::string_view account_id, absl::Time as_of, TimeAxis axis, const Ranking& ranking,
+    const std::vector<StoredEvent>& catalog) const {
+  KAM_ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
+                       store_->LoadStream(AccountStream(account_id)));
+  if (events.empty()) {
+    return absl::NotFoundError(absl::StrCat("account '", account_id, "' does not exist"));
+  }
+  AccountHistory history = SelectHistory(account_id, events, catalog, as_of, axis);
+  auto it = ranking.index.find(account_id);
+  kam::v1::AbcClass abc_class = it == ranking.index.end() ? kam::v1::ABC_CLASS_C
+                                                          : ranking.accounts[it->second].abc_class;
+  absl::StatusOr<kam::v1::AccountView> view = BuildAccountView(history, abc_class, rules_);
+  if (!view.ok() && absl::IsNotFound(view.status())) {
+    return absl::NotFoundError(absl::StrCat("account '", account_id, "' does not exist at ",
+                                            absl::FormatTime(as_of), " on the ",
+                                            axis == TimeAxis::kOccurred ? "occurred" : "recorded",
+                                            " axis"));
+  }
+  return view;
+}
+
+absl::StatusOr<kam::v1::AccountView> AccountViews::GetAccount(absl::string_view account_id,
+                                                              const ViewTime& when) const {
+  const absl::Time as_of = Resolve(when);
+  std::shared_ptr<const Ranking> ranking = RankingAt(as_of, when.axis);
+  std::vector<StoredEvent> catalog;
+  {
+    absl::MutexLock lock(&mu_);
+    catalog = catalog_;
+  }
+  return ViewOf(account_id, as_of, when.axis, *ranking, catalog);
+}
+
+absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccounts(
+    const ViewTime& when) const {
+  return AllAccountsAt(Resolve(when), when.axis);
+}
+
+absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccountsAt(
+    absl::Time as_of, TimeAxis axis) const {
+  std::shared_ptr<const Ranking> ranking = RankingAt(as_of, axis);
+  std::vector<StoredEvent> catalog;
+  {
+    absl::MutexLock lock(&mu_);
+    catalog = catalog_;
+  }
+  KAM_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->AccountIds());
+  std::vector<kam::v1::AccountView> views;
+  views.reserve(ids.size());
+  for (const std::string& id : ids) {
+    absl::StatusOr<kam::v1::AccountView> view = ViewOf(id, as_of, axis, *ranking, catalog);
+    if (absl::IsNotFound(view.status())) continue;  // Not opened yet at as_of.
+    if (!view.ok()) return view.status();
+    views.push_back(std::move(*view));
+  }
+  return views;
+}
+
+absl::StatusOr<kam::v1::Portfolio> AccountViews::GetPortfolio(const ViewTime& when,
+                                                              uint32_t max_pareto_points,
+                                                              uint32_t max_attention) const {
+  PortfolioOptions options;
+  options.as_of = Resolve(when);
+  KAM_ASSIGN_OR_RETURN(std::vector<kam::v1::AccountView> views,
+                       AllAccountsAt(options.as_of, when.axis));
+  options.time_axis = ToProto(when.axis);
+  {
+    absl::MutexLock lock(&mu_);
+    options.position = position_;
+  }
+  options.max_pareto_points = max_pareto_points;
+  options.max_attention = max_attention;
+  return BuildPortfolio(views, rules_, options);
+}
+
+}  // namespace kam::projections

@@ -1,0 +1,109 @@
+// AccountViews answers view queries from the projection store: one account,
+// every account, or the portfolio, now or as of a time on either axis.
+//
+// Portfolio-wide rules (ABC class, contribution) need every account's
+// trailing revenue at T; AccountViews keeps each account's revenue-related
+// events in memory (loaded from the store at start, then fed by the
+// projector) so that figure never needs whole streams. The ABC ranking at
+// "now" is cached until the log moves or an order enters or leaves a window.
+//
+//   AccountViews views(store.get(), rules, &SystemClock());
+//   KAM_RETURN_IF_ERROR(views.Load());
+//   Projector projector(log.get(), store.get(), views.ApplyListener());
+//   KAM_ASSIGN_OR_RETURN(kam::v1::AccountView acme, views.GetAccount("acme", {}));
+
+#ifndef KAM_PROJECTIONS_ACCOUNT_VIEWS_H_
+#define KAM_PROJECTIONS_ACCOUNT_VIEWS_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "eventstore/clock.h"
+#include "kam/v1/views.pb.h"
+#include "projections/fact.h"
+#include "projections/projection_store.h"
+#include "projections/rules.h"
+#include "projections/rules_config.h"
+
+namespace kam::projections {
+
+// When a view is evaluated: `as_of` absent means now.
+struct ViewTime {
+  std::optional<absl::Time> as_of;
+  TimeAxis axis = TimeAxis::kOccurred;
+};
+
+class AccountViews {
+ public:
+  // `store` and `clock` are not owned and must outlive this object.
+  AccountViews(const ProjectionStore* store, Rules rules, const eventstore::Clock* clock);
+
+  // Loads the revenue events and the catalog from the store. Call once,
+  // before the projector starts.
+  absl::Status Load();
+
+  // Keeps the in-memory figures current; give it to the Projector. It must
+  // see every batch the store applies, in order.
+  std::function<void(absl::Span<const eventstore::RecordedEvent>)> ApplyListener();
+
+  // NotFound when the account does not exist at that time.
+  absl::StatusOr<kam::v1::AccountView> GetAccount(absl::string_view account_id,
+                                                  const ViewTime& when) const;
+
+  // Every account existing at that time, by account id.
+  absl::StatusOr<std::vector<kam::v1::AccountView>> AllAccounts(const ViewTime& when) const;
+
+  absl::StatusOr<kam::v1::Portfolio> GetPortfolio(const ViewTime& when,
+                                                  uint32_t max_pareto_points,
+                                                  uint32_t max_attention) const;
+
+  // Trailing-365-day revenue and ABC class of every account with revenue at
+  // that time, in Pareto order (accounts absent here are class C).
+  absl::StatusOr<std::vector<AccountAbc>> AbcRanking(const ViewTime& when) const;
+
+  const Rules& rules() const { return rules_; }
+
+ private:
+  struct Ranking {
+    uint64_t position = 0;
+    absl::Time as_of;
+    absl::Time valid_until;  // The next time an order enters or leaves a window.
+    std::vector<AccountAbc> accounts;
+    absl::flat_hash_map<std::string, size_t> index;  // account id -> accounts[i]
+  };
+
+  absl::Time Resolve(const ViewTime& when) const;
+  void Apply(absl::Span<const eventstore::RecordedEvent> events);
+  std::shared_ptr<const Ranking> RankingAt(absl::Time as_of, TimeAxis axis) const;
+  std::shared_ptr<const Ranking> ComputeRanking(absl::Time as_of, TimeAxis axis) const;
+  absl::StatusOr<std::vector<kam::v1::AccountView>> AllAccountsAt(absl::Time as_of,
+                                                                   TimeAxis axis) const;
+  absl::StatusOr<kam::v1::AccountView> ViewOf(absl::string_view account_id, absl::Time as_of,
+                                              TimeAxis axis, const Ranking& ranking,
+                                              const std::vector<StoredEvent>& catalog) const;
+
+  const ProjectionStore* const store_;
+  const Rules rules_;
+  const eventstore::Clock* const clock_;
+
+  mutable absl::Mutex mu_;
+  uint64_t position_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, std::vector<StoredEvent>> revenue_events_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<StoredEvent> catalog_ ABSL_GUARDED_BY(mu_);
+  mutable std::shared_ptr<const Ranking> live_ranking_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kam::projections
+
+#endif  // KAM_PROJECTIONS_ACCOUNT_VIEWS_H_
