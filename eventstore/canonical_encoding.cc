@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "eventstore/internal/byte_codec.h"
 
@@ -41,14 +42,17 @@ std::string CanonicalBytes(const RecordedEvent& e) {
 }
 
 std::string ChainHash(absl::string_view prev_hash, absl::string_view canonical) {
+  // Hashing is on every append and rebuild path: fetch the algorithm once and
+  // keep one context per thread instead of allocating one per hash.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
+                                                                       EVP_MD_CTX_free);
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, prev_hash.data(), prev_hash.size());
-  EVP_DigestUpdate(ctx, canonical.data(), canonical.size());
   unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx, digest, &length);
-  EVP_MD_CTX_free(ctx);
+  EVP_DigestInit_ex(ctx.get(), kSha256, nullptr);
+  EVP_DigestUpdate(ctx.get(), prev_hash.data(), prev_hash.size());
+  EVP_DigestUpdate(ctx.get(), canonical.data(), canonical.size());
+  EVP_DigestFinal_ex(ctx.get(), digest, &length);
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 

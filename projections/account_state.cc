@@ -179,11 +179,10 @@ void ApplyDelivery(const Fact& fact, AccountState& state) {
 }
 
 void ApplyStandard(const Fact& fact, AccountState& state) {
-  const kam::v1::PurchasingStandardAssessed& assessed =
-      fact.event.purchasing_standard_assessed();
-  state.latest_standard = StandardAssessment{assessed.we_meet_standard(),
-                                             assessed.main_competitor_meets_standard(),
-                                             fact.occurred_at, fact.event_id};
+  const kam::v1::PurchasingStandardAssessed& assessed = fact.event.purchasing_standard_assessed();
+  state.latest_standard =
+      StandardAssessment{assessed.we_meet_standard(), assessed.main_competitor_meets_standard(),
+                         fact.occurred_at, fact.event_id};
 }
 
 void ApplyProspect(const Fact& fact, AccountState& state) {
@@ -307,12 +306,11 @@ std::vector<StageChange> StageHistoryOf(const AccountHistory& history, const Rul
   for (const Fact& fact : history.facts) {
     inputs.Apply(fact);
     if (!inputs.opened) continue;
-    absl::Time at =
-        history.axis == TimeAxis::kOccurred ? fact.occurred_at : fact.recorded_at;
+    absl::Time at = history.axis == TimeAxis::kOccurred ? fact.occurred_at : fact.recorded_at;
     if (changes.empty()) {
       // The first entry is DEVELOPMENT at the AccountOpened.
-      changes.push_back({kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, at, fact.event_id,
-                         fact.position});
+      changes.push_back(
+          {kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, at, fact.event_id, fact.position});
     }
     kam::v1::RelationshipStage stage = StageOf(inputs, rules);
     if (stage != changes.back().stage) {

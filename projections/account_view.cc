@@ -47,8 +47,8 @@ absl::StatusOr<AccountState> CheckedState(const AccountHistory& history, const R
     if (!status.ok()) return status;
   }
   if (state.latest_prospect.has_value()) {
-    absl::Status status = CheckCurrency(state.latest_prospect->currency_code,
-                                        state.latest_prospect->event_id, rules);
+    absl::Status status =
+        CheckCurrency(state.latest_prospect->currency_code, state.latest_prospect->event_id, rules);
     if (!status.ok()) return status;
   }
   return state;
@@ -115,10 +115,9 @@ void FillComplaintsAndAgreements(const AccountState& state, kam::v1::AccountView
   for (const auto& [id, complaint] : state.complaints) {
     if (complaint.filed && !complaint.resolved) open.push_back(&complaint);
   }
-  std::stable_sort(open.begin(), open.end(),
-                   [](const ComplaintRecord* a, const ComplaintRecord* b) {
-                     return a->filed_at < b->filed_at;
-                   });
+  std::stable_sort(
+      open.begin(), open.end(),
+      [](const ComplaintRecord* a, const ComplaintRecord* b) { return a->filed_at < b->filed_at; });
   for (const ComplaintRecord* complaint : open) {
     kam::v1::OpenComplaint* entry = view.add_open_complaints();
     entry->set_complaint_id(complaint->complaint_id);
@@ -149,8 +148,7 @@ void FillAssessments(const AccountState& state, const Rules& rules, kam::v1::Acc
   if (state.latest_prospect.has_value()) {
     const ProspectRecord& prospect = *state.latest_prospect;
     kam::v1::ProspectAssessment* latest = view.mutable_latest_prospect_assessment();
-    *latest->mutable_expected_annual_revenue() =
-        MoneyOf(prospect.expected_annual_revenue, rules);
+    *latest->mutable_expected_annual_revenue() = MoneyOf(prospect.expected_annual_revenue, rules);
     latest->set_intent(prospect.intent);
     *latest->mutable_assessed_at() = ToProto(prospect.assessed_at);
     latest->set_event_id(prospect.event_id);

@@ -133,7 +133,7 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::ViewOf(
   if (events.empty()) {
     return absl::NotFoundError(absl::StrCat("account '", account_id, "' does not exist"));
   }
-  AccountHistory history = SelectHistory(account_id, events, catalog, as_of, axis);
+  AccountHistory history = SelectHistory(account_id, std::move(events), catalog, as_of, axis);
   auto it = ranking.index.find(account_id);
   kam::v1::AbcClass abc_class = it == ranking.index.end() ? kam::v1::ABC_CLASS_C
                                                           : ranking.accounts[it->second].abc_class;

@@ -38,15 +38,21 @@ Amendments CollectAmendments(absl::Span<const StoredEvent> events, absl::Time as
 }
 
 // The effective fact of an original event, or false when it is retracted.
-bool EffectiveFact(const StoredEvent& original, const Amendments& amendments, Fact* fact) {
+// With `consume`, the original's content is moved out instead of copied.
+bool EffectiveFact(StoredEvent& original, bool consume, const Amendments& amendments,
+                   Fact* fact) {
   if (amendments.retracted.contains(original.event_id)) return false;
   fact->event_id = original.event_id;
   fact->position = original.position;
   fact->version = original.version;
   fact->recorded_at = original.recorded_at;
   fact->occurred_at = original.occurred_at;
-  fact->event = original.event;
   auto it = amendments.corrections.find(original.event_id);
+  if (it == amendments.corrections.end() && consume) {
+    fact->event = std::move(original.event);
+    return true;
+  }
+  fact->event = original.event;
   if (it == amendments.corrections.end()) return true;
   // The last correction that is not itself retracted wins.
   for (auto c = it->second.rbegin(); c != it->second.rend(); ++c) {
@@ -65,15 +71,16 @@ bool EffectiveFact(const StoredEvent& original, const Amendments& amendments, Fa
   return true;
 }
 
-std::vector<Fact> VisibleFacts(absl::Span<const StoredEvent> events, absl::Time as_of,
+std::vector<Fact> VisibleFacts(absl::Span<StoredEvent> events, bool consume, absl::Time as_of,
                                TimeAxis axis) {
   const Amendments amendments = CollectAmendments(events, as_of, axis);
   std::vector<Fact> facts;
-  for (const StoredEvent& e : events) {
+  facts.reserve(events.size());
+  for (StoredEvent& e : events) {
     if (e.event.has_event_corrected() || e.event.has_event_retracted()) continue;
     if (axis == TimeAxis::kRecorded && e.recorded_at > as_of) continue;
     Fact fact;
-    if (!EffectiveFact(e, amendments, &fact)) continue;
+    if (!EffectiveFact(e, consume, amendments, &fact)) continue;
     if (axis == TimeAxis::kOccurred && fact.occurred_at > as_of) continue;
     facts.push_back(std::move(fact));
   }
@@ -85,9 +92,16 @@ std::vector<Fact> VisibleFacts(absl::Span<const StoredEvent> events, absl::Time 
 
 }  // namespace
 
+bool KindMatchesType(const kam::v1::AccountEvent& event, absl::string_view type) {
+  const google::protobuf::FieldDescriptor* field =
+      kam::v1::AccountEvent::descriptor()->FindFieldByNumber(event.kind_case());
+  return field != nullptr && field->message_type() != nullptr &&
+         field->message_type()->full_name() == type;
+}
+
 absl::StatusOr<StoredEvent> DecodeStoredEvent(const eventstore::RecordedEvent& recorded) {
   StoredEvent e;
-  if (!e.event.ParseFromString(recorded.data)) {
+  if (!e.event.ParseFromString(recorded.data) || !KindMatchesType(e.event, recorded.type)) {
     return absl::DataLossError(absl::StrCat("event at position ", recorded.position,
                                             " (", recorded.type,
                                             ") does not parse as kam.v1.AccountEvent"));
@@ -100,22 +114,42 @@ absl::StatusOr<StoredEvent> DecodeStoredEvent(const eventstore::RecordedEvent& r
   return e;
 }
 
-AccountHistory SelectHistory(absl::string_view account_id,
-                             absl::Span<const StoredEvent> events,
-                             absl::Span<const StoredEvent> catalog, absl::Time as_of,
-                             TimeAxis axis) {
+namespace {
+
+AccountHistory SelectHistoryImpl(absl::string_view account_id, absl::Span<StoredEvent> events,
+                                 bool consume, absl::Span<const StoredEvent> catalog,
+                                 absl::Time as_of, TimeAxis axis) {
   AccountHistory history;
   history.account_id = std::string(account_id);
   history.as_of = as_of;
   history.axis = axis;
-  history.facts = VisibleFacts(events, as_of, axis);
-  history.catalog = VisibleFacts(catalog, as_of, axis);
+  // Coordinates first: consuming the events below empties their content only.
   for (const StoredEvent& e : events) {
     if (axis == TimeAxis::kRecorded && e.recorded_at > as_of) break;
     history.version = e.version;
     history.position = e.position;
   }
+  history.facts = VisibleFacts(events, consume, as_of, axis);
+  // The catalog is shared and small: always copied.
+  std::vector<StoredEvent> catalog_copy(catalog.begin(), catalog.end());
+  history.catalog = VisibleFacts(absl::MakeSpan(catalog_copy), true, as_of, axis);
   return history;
+}
+
+}  // namespace
+
+AccountHistory SelectHistory(absl::string_view account_id, absl::Span<const StoredEvent> events,
+                             absl::Span<const StoredEvent> catalog, absl::Time as_of,
+                             TimeAxis axis) {
+  // Never consumed: the const_cast only lets both paths share one loop.
+  absl::Span<StoredEvent> mutable_events(const_cast<StoredEvent*>(events.data()), events.size());
+  return SelectHistoryImpl(account_id, mutable_events, false, catalog, as_of, axis);
+}
+
+AccountHistory SelectHistory(absl::string_view account_id, std::vector<StoredEvent>&& events,
+                             absl::Span<const StoredEvent> catalog, absl::Time as_of,
+                             TimeAxis axis) {
+  return SelectHistoryImpl(account_id, absl::MakeSpan(events), true, catalog, as_of, axis);
 }
 
 }  // namespace kam::projections

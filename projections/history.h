@@ -32,8 +32,14 @@ struct StoredEvent {
   kam::v1::AccountEvent event;
 };
 
+// True when `type` names the message of `event`'s oneof case, e.g.
+// "kam.v1.OrderPlaced": events that fail this are not account events and
+// every projection ignores them.
+bool KindMatchesType(const kam::v1::AccountEvent& event, absl::string_view type);
+
 // Decodes a log event's data as an AccountEvent. DataLoss when it does not
-// parse (the Accounts service never records such data).
+// parse or its kind does not match its type (the Accounts service never
+// records such data).
 absl::StatusOr<StoredEvent> DecodeStoredEvent(const eventstore::RecordedEvent& recorded);
 
 // The facts of one stream visible at (as_of, axis), corrections applied, in
@@ -44,6 +50,10 @@ absl::StatusOr<StoredEvent> DecodeStoredEvent(const eventstore::RecordedEvent& r
 // as first recorded; a retracted event is not seen at all.
 AccountHistory SelectHistory(absl::string_view account_id,
                              absl::Span<const StoredEvent> events,
+                             absl::Span<const StoredEvent> catalog, absl::Time as_of,
+                             TimeAxis axis);
+// The same, moving the events' content into the facts instead of copying it.
+AccountHistory SelectHistory(absl::string_view account_id, std::vector<StoredEvent>&& events,
                              absl::Span<const StoredEvent> catalog, absl::Time as_of,
                              TimeAxis axis);
 

@@ -85,6 +85,7 @@ class ProjectionStore {
 
 // True for the events LoadRevenueEvents returns.
 bool IsRevenueEvent(const kam::v1::AccountEvent& event);
+bool IsRevenueEvent(const eventstore::RecordedEvent& event);
 
 // 256-bit big-endian addition modulo 2^256: *sum += addend.
 void AddDigest(std::string* sum, absl::string_view addend);

@@ -67,19 +67,17 @@ std::vector<const OrderRecord*> OrdersInWindow(const AccountState& state, absl::
       orders.push_back(&order);
     }
   }
-  std::stable_sort(orders.begin(), orders.end(),
-                   [](const OrderRecord* a, const OrderRecord* b) {
-                     return a->placed_at < b->placed_at;
-                   });
+  std::stable_sort(orders.begin(), orders.end(), [](const OrderRecord* a, const OrderRecord* b) {
+    return a->placed_at < b->placed_at;
+  });
   return orders;
 }
 
 // The event ids of `records` (each with occurred-time `at` and `event_id`)
 // that satisfy `pred` and fall in the trailing window.
 template <typename Record, typename Pred>
-std::vector<std::string> IdsInWindow(const std::vector<Record>& records,
-                                     absl::Time Record::*at, absl::Time as_of,
-                                     absl::Duration window, Pred pred) {
+std::vector<std::string> IdsInWindow(const std::vector<Record>& records, absl::Time Record::*at,
+                                     absl::Time as_of, absl::Duration window, Pred pred) {
   std::vector<std::string> ids;
   for (const Record& record : records) {
     if (pred(record) && InTrailingWindow(record.*at, as_of, window)) {
@@ -119,10 +117,9 @@ bool IsSenior(const kam::v1::Contact& c) {
 RiskFinding CompetitorFactor(const AccountState& state, absl::Time as_of, const Rules& rules,
                              kam::v1::CompetitorActivity kind, kam::v1::RiskFactor name,
                              uint32_t points) {
-  std::vector<std::string> ids =
-      IdsInWindow(state.competitor_activities, &CompetitorRecord::observed_at, as_of,
-                  Days(rules.risk_window_days),
-                  [kind](const CompetitorRecord& r) { return r.kind == kind; });
+  std::vector<std::string> ids = IdsInWindow(
+      state.competitor_activities, &CompetitorRecord::observed_at, as_of,
+      Days(rules.risk_window_days), [kind](const CompetitorRecord& r) { return r.kind == kind; });
   if (ids.empty()) return std::nullopt;
   return Finding(name, points, ids);
 }
@@ -136,9 +133,7 @@ bool InTrailingWindow(absl::Time occurred_at, absl::Time end, absl::Duration win
   return end - window < occurred_at && occurred_at <= end;
 }
 
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  return ClampToInt64(static_cast<__int128>(a) + b);
-}
+int64_t SaturatingAdd(int64_t a, int64_t b) { return ClampToInt64(static_cast<__int128>(a) + b); }
 
 int64_t TrailingNetRevenue(const AccountState& state, absl::Time end, absl::Duration window) {
   int64_t sum = 0;
@@ -157,8 +152,7 @@ std::vector<std::string> TrailingOrderEventIds(const AccountState& state, absl::
   return ids;
 }
 
-QuarterlyFigures QuarterlyRevenue(const AccountState& state, absl::Time as_of,
-                                  const Rules& rules) {
+QuarterlyFigures QuarterlyRevenue(const AccountState& state, absl::Time as_of, const Rules& rules) {
   const absl::Duration year = Days(rules.revenue_window_days);
   const absl::Duration quarter = year / 4;
   QuarterlyFigures figures;
@@ -204,9 +198,8 @@ bool IsCustomerStage(kam::v1::RelationshipStage stage) {
 
 bool IsDormant(const AccountState& state, absl::Time as_of, const Rules& rules) {
   const auto& orders = state.stage_inputs.orders;
-  bool has_order = std::any_of(orders.begin(), orders.end(), [](const auto& entry) {
-    return CountsAsRevenue(entry.second);
-  });
+  bool has_order = std::any_of(orders.begin(), orders.end(),
+                               [](const auto& entry) { return CountsAsRevenue(entry.second); });
   return has_order && OrdersInWindow(state, as_of, Days(rules.dormant_days)).empty();
 }
 
@@ -232,8 +225,7 @@ kam::v1::RelationshipLevel RelationshipLevelOf(const AccountState& state, absl::
     if (!record->contact.department().empty()) departments.insert(record->contact.department());
   }
   bool social = active.size() >= rules.social_min_contacts &&
-                departments.size() >= rules.social_min_departments &&
-                AnyActive(state, &IsSenior) &&
+                departments.size() >= rules.social_min_departments && AnyActive(state, &IsSenior) &&
                 HasInteraction(state, as_of, Days(rules.social_contact_days), false);
   return social ? kam::v1::RELATIONSHIP_LEVEL_LEVEL_2_SOCIAL
                 : kam::v1::RELATIONSHIP_LEVEL_LEVEL_1_FINANCIAL;
@@ -243,11 +235,10 @@ kam::v1::RelationshipLevel RelationshipLevelOf(const AccountState& state, absl::
 // ABC class and value segment
 
 std::vector<AccountAbc> AbcClasses(std::vector<AccountRevenue> accounts, const Rules& rules) {
-  std::sort(accounts.begin(), accounts.end(),
-            [](const AccountRevenue& a, const AccountRevenue& b) {
-              if (a.revenue != b.revenue) return a.revenue > b.revenue;
-              return a.account_id < b.account_id;
-            });
+  std::sort(accounts.begin(), accounts.end(), [](const AccountRevenue& a, const AccountRevenue& b) {
+    if (a.revenue != b.revenue) return a.revenue > b.revenue;
+    return a.account_id < b.account_id;
+  });
   __int128 total = 0;
   for (const AccountRevenue& account : accounts) total += std::max<int64_t>(account.revenue, 0);
   std::vector<AccountAbc> classes;
@@ -275,8 +266,7 @@ Contribution ContributionOf(kam::v1::AbcClass abc_class, int64_t revenue, const 
   return Contribution::kLow;
 }
 
-bool CoefficientOfVariationWithinLimit(const std::array<int64_t, 4>& quarters,
-                                       const Rules& rules) {
+bool CoefficientOfVariationWithinLimit(const std::array<int64_t, 4>& quarters, const Rules& rules) {
   using u128 = unsigned __int128;
   u128 sum = 0;
   u128 sum_of_squares = 0;  // < 4 * 2^126: fits.
@@ -291,7 +281,7 @@ bool CoefficientOfVariationWithinLimit(const std::array<int64_t, 4>& quarters,
   const u128 h = rules.stability_max_cv_hundredths;
   U256 left = Multiply(u128{4} * 10000, sum_of_squares);
   U256 right = Multiply((u128{10000} + h * h) * sum, sum);  // sum < 2^65, factor < 2^27.
-  return left <= right && false;
+  return left <= right;
 }
 
 Stability StabilityOf(const QuarterlyFigures& quarters, const Rules& rules) {
@@ -300,8 +290,8 @@ Stability StabilityOf(const QuarterlyFigures& quarters, const Rules& rules) {
                                                                     : Stability::kLow;
 }
 
-kam::v1::ValueSegment ValueSegmentOf(kam::v1::RelationshipStage stage,
-                                     Contribution contribution, Stability stability) {
+kam::v1::ValueSegment ValueSegmentOf(kam::v1::RelationshipStage stage, Contribution contribution,
+                                     Stability stability) {
   if (!IsCustomerStage(stage)) return kam::v1::VALUE_SEGMENT_NONE;
   bool high_contribution = contribution == Contribution::kHigh;
   bool high_stability = stability == Stability::kHigh;
@@ -334,7 +324,8 @@ kam::v1::ProspectSegment ProspectSegmentOf(kam::v1::RelationshipStage stage,
   }
   bool high_revenue = prospect->expected_annual_revenue >= rules.prospect_revenue_floor;
   bool high_intent = prospect->intent >= rules.prospect_intent_threshold;
-  if (high_revenue) return high_intent ? kam::v1::PROSPECT_SEGMENT_PI : kam::v1::PROSPECT_SEGMENT_PII;
+  if (high_revenue)
+    return high_intent ? kam::v1::PROSPECT_SEGMENT_PI : kam::v1::PROSPECT_SEGMENT_PII;
   return high_intent ? kam::v1::PROSPECT_SEGMENT_PIII : kam::v1::PROSPECT_SEGMENT_PIV;
 }
 
@@ -353,18 +344,16 @@ RiskFinding PurchasingStandardFactor(const AccountState& state, const Rules& rul
                  rules.risk_points.purchasing_standard_competitor_only, {latest.event_id});
 }
 
-RiskFinding ComplaintOpenFactor(const AccountState& state, absl::Time as_of,
-                                const Rules& rules) {
+RiskFinding ComplaintOpenFactor(const AccountState& state, absl::Time as_of, const Rules& rules) {
   std::vector<const ComplaintRecord*> overdue;
   for (const auto& [id, complaint] : state.complaints) {
     if (!complaint.filed || complaint.resolved) continue;
     if (as_of - complaint.filed_at > Days(rules.complaint_open_days)) overdue.push_back(&complaint);
   }
   if (overdue.empty()) return std::nullopt;
-  std::stable_sort(overdue.begin(), overdue.end(),
-                   [](const ComplaintRecord* a, const ComplaintRecord* b) {
-                     return a->filed_at < b->filed_at;
-                   });
+  std::stable_sort(
+      overdue.begin(), overdue.end(),
+      [](const ComplaintRecord* a, const ComplaintRecord* b) { return a->filed_at < b->filed_at; });
   std::vector<std::string> ids;
   for (const ComplaintRecord* complaint : overdue) ids.push_back(complaint->filed_event_id);
   uint32_t counted = std::min<uint32_t>(overdue.size(), rules.complaint_open_max_count);
@@ -398,28 +387,25 @@ RiskFinding SingleThreadedFactor(const AccountState& state, const Rules& rules) 
 
 RiskFinding NoDecisionMakerFactor(const AccountState& state, const Rules& rules) {
   if (AnyActive(state, &IsDecisionMaker)) return std::nullopt;
-  return Finding(kam::v1::RISK_FACTOR_NO_DECISION_MAKER, rules.risk_points.no_decision_maker,
-                 {});
+  return Finding(kam::v1::RISK_FACTOR_NO_DECISION_MAKER, rules.risk_points.no_decision_maker, {});
 }
 
-RiskFinding KeyContactLeftFactor(const AccountState& state, absl::Time as_of,
-                                 const Rules& rules) {
+RiskFinding KeyContactLeftFactor(const AccountState& state, absl::Time as_of, const Rules& rules) {
   const bool decision_maker_seat_empty = !AnyActive(state, &IsDecisionMaker);
   const bool executive_seat_empty = !AnyActive(state, &IsExecutive);
-  std::vector<std::string> ids = IdsInWindow(
-      state.departures, &ContactDeparture::left_at, as_of, Days(rules.risk_window_days),
-      [&](const ContactDeparture& d) {
-        return (IsDecisionMaker(d.contact) && decision_maker_seat_empty) ||
-               (IsExecutive(d.contact) && executive_seat_empty);
-      });
+  std::vector<std::string> ids =
+      IdsInWindow(state.departures, &ContactDeparture::left_at, as_of, Days(rules.risk_window_days),
+                  [&](const ContactDeparture& d) {
+                    return (IsDecisionMaker(d.contact) && decision_maker_seat_empty) ||
+                           (IsExecutive(d.contact) && executive_seat_empty);
+                  });
   if (ids.empty()) return std::nullopt;
   return Finding(kam::v1::RISK_FACTOR_KEY_CONTACT_LEFT, rules.risk_points.key_contact_left, ids);
 }
 
 RiskFinding NoContactFactor(const AccountState& state, absl::Time as_of, const Rules& rules) {
   if (HasInteraction(state, as_of, Days(rules.no_contact_days), false)) return std::nullopt;
-  return Finding(kam::v1::RISK_FACTOR_NO_CONTACT_60_DAYS, rules.risk_points.no_contact_60_days,
-                 {});
+  return Finding(kam::v1::RISK_FACTOR_NO_CONTACT_60_DAYS, rules.risk_points.no_contact_60_days, {});
 }
 
 RiskFinding NoExecutiveContactFactor(const AccountState& state, absl::Time as_of,
@@ -431,8 +417,7 @@ RiskFinding NoExecutiveContactFactor(const AccountState& state, absl::Time as_of
                  rules.risk_points.no_executive_contact_180_days, {});
 }
 
-RiskFinding RevenueDeclineFactor(const AccountState& state, absl::Time as_of,
-                                 const Rules& rules) {
+RiskFinding RevenueDeclineFactor(const AccountState& state, absl::Time as_of, const Rules& rules) {
   const absl::Duration window = Days(rules.revenue_decline_window_days);
   const absl::Time year_earlier = as_of - Days(rules.revenue_decline_shift_days);
   const int64_t recent = TrailingNetRevenue(state, as_of, window);
@@ -462,15 +447,14 @@ RiskFinding ShareDropFactor(const AccountState& state, const Rules& rules) {
 RiskFinding DeliveryProblemsFactor(const AccountState& state, absl::Time as_of,
                                    const Rules& rules) {
   const absl::Duration window = Days(rules.risk_window_days);
-  std::vector<std::string> all = IdsInWindow(state.deliveries, &DeliveryRecord::delivered_at,
-                                             as_of, window, [](const auto&) { return true; });
+  std::vector<std::string> all = IdsInWindow(state.deliveries, &DeliveryRecord::delivered_at, as_of,
+                                             window, [](const auto&) { return true; });
   std::vector<std::string> problems =
       IdsInWindow(state.deliveries, &DeliveryRecord::delivered_at, as_of, window,
                   [](const DeliveryRecord& d) { return !d.on_time || !d.complete; });
   // More than p % of the deliveries: problems * 100 > p * deliveries.
-  if (problems.empty() ||
-      static_cast<uint64_t>(problems.size()) * 100 <=
-          static_cast<uint64_t>(all.size()) * rules.delivery_problem_percent) {
+  if (problems.empty() || static_cast<uint64_t>(problems.size()) * 100 <=
+                              static_cast<uint64_t>(all.size()) * rules.delivery_problem_percent) {
     return std::nullopt;
   }
   return Finding(kam::v1::RISK_FACTOR_DELIVERY_PROBLEMS, rules.risk_points.delivery_problems,
@@ -507,9 +491,8 @@ kam::v1::RiskLevel RiskLevelOf(uint32_t score, const Rules& rules) {
   return kam::v1::RISK_LEVEL_LOW;
 }
 
-kam::v1::DefectionRisk DefectionRiskOf(const AccountState& state,
-                                       kam::v1::RelationshipStage stage, absl::Time as_of,
-                                       const Rules& rules) {
+kam::v1::DefectionRisk DefectionRiskOf(const AccountState& state, kam::v1::RelationshipStage stage,
+                                       absl::Time as_of, const Rules& rules) {
   kam::v1::DefectionRisk risk;
   if (!IsCustomerStage(stage)) {
     risk.set_level(kam::v1::RISK_LEVEL_NOT_APPLICABLE);
@@ -548,7 +531,8 @@ kam::v1::DefectionRisk DefectionRiskOf(const AccountState& state,
 
 namespace {
 
-using OpportunityEvents = std::map<kam::v1::OpportunityKind, std::vector<std::pair<absl::Time, std::string>>>;
+using OpportunityEvents =
+    std::map<kam::v1::OpportunityKind, std::vector<std::pair<absl::Time, std::string>>>;
 
 kam::v1::OpportunityKind OpportunityOfCompetitor(kam::v1::CompetitorActivity kind) {
   switch (kind) {
@@ -633,13 +617,12 @@ std::vector<kam::v1::Opportunity> OpportunitiesOf(const AccountState& state,
     return {};
   }
   OpportunityEvents events;
-  CollectWindowedOpportunities(state, catalog, as_of, Days(rules.opportunity_window_days),
-                               events);
+  CollectWindowedOpportunities(state, catalog, as_of, Days(rules.opportunity_window_days), events);
   const ShareRecord* evaluation = LatestSupplierEvaluation(state);
   if (stage == kam::v1::RELATIONSHIP_STAGE_INITIAL_COOPERATION && evaluation != nullptr &&
       as_of - evaluation->assessed_at >= Days(rules.supplier_evaluation_due_days)) {
-    events[kam::v1::OPPORTUNITY_KIND_SUPPLIER_EVALUATION_DUE].emplace_back(
-        evaluation->assessed_at, evaluation->event_id);
+    events[kam::v1::OPPORTUNITY_KIND_SUPPLIER_EVALUATION_DUE].emplace_back(evaluation->assessed_at,
+                                                                           evaluation->event_id);
   }
   std::vector<kam::v1::Opportunity> opportunities;
   for (auto& [kind, entries] : events) {
@@ -715,8 +698,8 @@ void AddToGroup(google::protobuf::RepeatedPtrField<Group>& groups, int key,
 }
 
 template <typename Group, typename Key>
-void InitGroups(google::protobuf::RepeatedPtrField<Group>& groups, int count,
-                const Rules& rules, void (Group::*set_key)(Key)) {
+void InitGroups(google::protobuf::RepeatedPtrField<Group>& groups, int count, const Rules& rules,
+                void (Group::*set_key)(Key)) {
   for (int value = 1; value <= count; ++value) {
     Group* group = groups.Add();
     (group->*set_key)(static_cast<Key>(value));
@@ -869,8 +852,8 @@ kam::v1::Portfolio BuildPortfolio(const std::vector<kam::v1::AccountView>& views
   FillAttention(views, options.max_attention, portfolio);
   portfolio.set_rules_version(RulesVersion(rules));
   portfolio.set_position(options.position);
-  *portfolio.mutable_as_of() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-      absl::ToUnixNanos(options.as_of));
+  *portfolio.mutable_as_of() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(options.as_of));
   portfolio.set_time_axis(options.time_axis);
   return portfolio;
 }

@@ -51,8 +51,7 @@ struct QuarterlyFigures {
   std::array<int64_t, 4> revenue{};
   uint32_t quarters_with_orders = 0;  // Quarters with an order not cancelled.
 };
-QuarterlyFigures QuarterlyRevenue(const AccountState& state, absl::Time as_of,
-                                  const Rules& rules);
+QuarterlyFigures QuarterlyRevenue(const AccountState& state, absl::Time as_of, const Rules& rules);
 
 // ---------------------------------------------------------------------------
 // Relationship stage and level
@@ -117,8 +116,7 @@ Contribution ContributionOf(kam::v1::AbcClass abc_class, int64_t revenue, const 
 // (sum q)^2)", generalised to the configured limit c = h/100:
 // 4 * 10^4 * sum(q^2) <= (10^4 + h^2) * (sum q)^2, exact in 256 bits.
 // False when the sum is 0.
-bool CoefficientOfVariationWithinLimit(const std::array<int64_t, 4>& quarters,
-                                       const Rules& rules);
+bool CoefficientOfVariationWithinLimit(const std::array<int64_t, 4>& quarters, const Rules& rules);
 
 // "Stability is HIGH when the account ordered in >= 3 of the 4 trailing
 // quarters and the coefficient of variation of the 4 quarterly sums is
@@ -127,8 +125,8 @@ Stability StabilityOf(const QuarterlyFigures& quarters, const Rules& rules);
 
 // "Value segments are given to customers (INITIAL, STABLE and STRATEGIC)":
 // EI high/high, EII high/low, EIII low/high, EIV low/low; NONE otherwise.
-kam::v1::ValueSegment ValueSegmentOf(kam::v1::RelationshipStage stage,
-                                     Contribution contribution, Stability stability);
+kam::v1::ValueSegment ValueSegmentOf(kam::v1::RelationshipStage stage, Contribution contribution,
+                                     Stability stability);
 
 // EI CONSOLIDATE, EII TURN_AROUND, EIII UPGRADE, EIV LIQUIDATE, else NONE.
 kam::v1::ValueStrategy StrategyOf(kam::v1::ValueSegment segment);
@@ -152,8 +150,7 @@ using RiskFinding = std::optional<kam::v1::RiskFactorFinding>;
 // purchasing standard (an alarm) / both meet it (price decides)": 60 / 30.
 RiskFinding PurchasingStandardFactor(const AccountState& state, const Rules& rules);
 // "Per complaint open > 7 days at T (max 2), one factor listing them": 15 each.
-RiskFinding ComplaintOpenFactor(const AccountState& state, absl::Time as_of,
-                                const Rules& rules);
+RiskFinding ComplaintOpenFactor(const AccountState& state, absl::Time as_of, const Rules& rules);
 // "A complaint resolved with the customer unsatisfied in 90 days": 10.
 RiskFinding ComplaintResolvedUnsatisfiedFactor(const AccountState& state, absl::Time as_of,
                                                const Rules& rules);
@@ -164,8 +161,7 @@ RiskFinding NoDecisionMakerFactor(const AccountState& state, const Rules& rules)
 // "A contact who left in 90 days was a DECISION_MAKER and at T no active
 // contact is one, or was of level EXECUTIVE and at T no active contact is of
 // that level (one seat left empty is enough)": 15.
-RiskFinding KeyContactLeftFactor(const AccountState& state, absl::Time as_of,
-                                 const Rules& rules);
+RiskFinding KeyContactLeftFactor(const AccountState& state, absl::Time as_of, const Rules& rules);
 // "No visit or communication in 60 days": 10.
 RiskFinding NoContactFactor(const AccountState& state, absl::Time as_of, const Rules& rules);
 // "No communication flagged executive-level and no visit by an EXECUTIVE of
@@ -174,13 +170,11 @@ RiskFinding NoExecutiveContactFactor(const AccountState& state, absl::Time as_of
                                      const Rules& rules);
 // "Trailing-91-day revenue < 80 % of the same window one year earlier (which
 // was > 0)": 15. Lists the orders of both windows.
-RiskFinding RevenueDeclineFactor(const AccountState& state, absl::Time as_of,
-                                 const Rules& rules);
+RiskFinding RevenueDeclineFactor(const AccountState& state, absl::Time as_of, const Rules& rules);
 // "Share fell >= 10 points between the last two assessments": 15.
 RiskFinding ShareDropFactor(const AccountState& state, const Rules& rules);
 // "> 10 % of deliveries in 90 days late or incomplete": 10.
-RiskFinding DeliveryProblemsFactor(const AccountState& state, absl::Time as_of,
-                                   const Rules& rules);
+RiskFinding DeliveryProblemsFactor(const AccountState& state, absl::Time as_of, const Rules& rules);
 // "Competitor PRICE_CUT observed in 90 days": 10.
 RiskFinding CompetitorPriceCutFactor(const AccountState& state, absl::Time as_of,
                                      const Rules& rules);
@@ -198,9 +192,8 @@ kam::v1::RiskLevel RiskLevelOf(uint32_t score, const Rules& rules);
 // accounts have level NOT_APPLICABLE, score 0 and no factors. Sum of the
 // points of the factors that hold at as_of, capped at 100." Factors in the
 // table's (enum) order.
-kam::v1::DefectionRisk DefectionRiskOf(const AccountState& state,
-                                       kam::v1::RelationshipStage stage, absl::Time as_of,
-                                       const Rules& rules);
+kam::v1::DefectionRisk DefectionRiskOf(const AccountState& state, kam::v1::RelationshipStage stage,
+                                       absl::Time as_of, const Rules& rules);
 
 // ---------------------------------------------------------------------------
 // Opportunities and network

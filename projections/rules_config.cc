@@ -78,8 +78,7 @@ void ApplyConfig(const kam::v1::RulesConfig& config, Rules& rules) {
 #undef KAM_OVERRIDE
 
 absl::Status FieldError(absl::string_view field, absl::string_view problem) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("rules config: field '", field, "' ", problem));
+  return absl::InvalidArgumentError(absl::StrCat("rules config: field '", field, "' ", problem));
 }
 
 // Checks a value against [low, high], naming the field when it is outside.
@@ -178,26 +177,25 @@ std::string CanonicalEncoding(const Rules& r) {
   std::memcpy(&intent_bits, &r.prospect_intent_threshold, sizeof(intent_bits));
   return absl::StrCat(
       "kam-rules/1\n", "name=", r.name, "\n", "currency=", r.reporting_currency, "\n",
-      "stage=", r.stable_share_percent, ",", r.strategic_share_percent, ",", r.dormant_days,
-      "\n", "social=", r.social_min_contacts, ",", r.social_min_departments, ",",
-      r.social_contact_days, "\n", "abc=", r.abc_a_cumulative_percent, ",",
-      r.abc_b_cumulative_percent, ",", r.revenue_window_days, "\n", "contribution_floor=",
+      "stage=", r.stable_share_percent, ",", r.strategic_share_percent, ",", r.dormant_days, "\n",
+      "social=", r.social_min_contacts, ",", r.social_min_departments, ",", r.social_contact_days,
+      "\n", "abc=", r.abc_a_cumulative_percent, ",", r.abc_b_cumulative_percent, ",",
+      r.revenue_window_days, "\n", "contribution_floor=",
       r.contribution_revenue_floor.has_value() ? absl::StrCat(*r.contribution_revenue_floor)
                                                : "off",
       "\n", "stability=", r.stability_min_quarters, ",", r.stability_max_cv_hundredths, "\n",
-      "prospect=", r.prospect_revenue_floor, ",", intent_bits, "\n", "points=",
-      p.purchasing_standard_competitor_only, ",", p.purchasing_standard_both, ",",
-      p.complaint_open_over_7_days, ",", p.complaint_resolved_unsatisfied, ",",
-      p.single_threaded, ",", p.no_decision_maker, ",", p.key_contact_left, ",",
-      p.no_contact_60_days, ",", p.no_executive_contact_180_days, ",", p.revenue_decline, ",",
-      p.share_drop, ",", p.delivery_problems, ",", p.competitor_price_cut, ",",
-      p.competitor_new_product, ",", p.account_manager_changed, "\n", "risk=",
-      r.risk_medium_from, ",", r.risk_high_from, ",", r.risk_score_cap, ",",
-      r.risk_window_days, ",", r.complaint_open_days, ",", r.complaint_open_max_count, ",",
-      r.single_threaded_max_contacts, ",", r.no_contact_days, ",",
+      "prospect=", r.prospect_revenue_floor, ",", intent_bits, "\n",
+      "points=", p.purchasing_standard_competitor_only, ",", p.purchasing_standard_both, ",",
+      p.complaint_open_over_7_days, ",", p.complaint_resolved_unsatisfied, ",", p.single_threaded,
+      ",", p.no_decision_maker, ",", p.key_contact_left, ",", p.no_contact_60_days, ",",
+      p.no_executive_contact_180_days, ",", p.revenue_decline, ",", p.share_drop, ",",
+      p.delivery_problems, ",", p.competitor_price_cut, ",", p.competitor_new_product, ",",
+      p.account_manager_changed, "\n", "risk=", r.risk_medium_from, ",", r.risk_high_from, ",",
+      r.risk_score_cap, ",", r.risk_window_days, ",", r.complaint_open_days, ",",
+      r.complaint_open_max_count, ",", r.single_threaded_max_contacts, ",", r.no_contact_days, ",",
       r.no_executive_contact_days, ",", r.revenue_decline_window_days, ",",
-      r.revenue_decline_shift_days, ",", r.revenue_decline_percent, ",", r.share_drop_points,
-      ",", r.delivery_problem_percent, "\n", "opportunities=", r.opportunity_window_days, ",",
+      r.revenue_decline_shift_days, ",", r.revenue_decline_percent, ",", r.share_drop_points, ",",
+      r.delivery_problem_percent, "\n", "opportunities=", r.opportunity_window_days, ",",
       r.supplier_evaluation_due_days, "\n");
 }
 

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   librocksdb-dev
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
-  libabsl-dev libssl-dev libcli11-dev
+  libabsl-dev libssl-dev libcli11-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

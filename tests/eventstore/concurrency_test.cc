@@ -318,50 +318,73 @@ TEST_F(ConcurrencyTest, ExactVersionRaceHasOneWinnerPerVersion) {
   EXPECT_EQ(log().Head().position, kTotal);
 }
 
+// Runs send(i) for i in [0, n) on n threads while a commit leader is held
+// inside a head listener (listeners run on the committing thread before it
+// hands leadership on), so the n appends almost always queue up and commit
+// as one group. What the tests expect holds whether or not they do; the
+// holder itself appends one event to stream "holder".
+template <typename Send>
+void RunWhileLeaderIsHeld(EventLog& log, int n, const std::string& holder_id, Send send) {
+  absl::Notification entered;
+  absl::Notification release;
+  std::atomic<bool> first{true};
+  const uint64_t listener = log.AddHeadListener([&](uint64_t) {
+    if (first.exchange(false)) {
+      entered.Notify();
+      release.WaitForNotification();
+    }
+  });
+  std::thread holder([&] {
+    absl::Status s =
+        log.Append("holder", ExpectedVersion::Any(), {MakeEvent(holder_id)}).status();
+    if (!s.ok()) ADD_FAILURE() << s;
+  });
+  entered.WaitForNotification();
+  std::atomic<int> started{0};
+  std::vector<std::thread> senders;
+  for (int i = 0; i < n; ++i) {
+    senders.emplace_back([&, i] {
+      ++started;
+      send(i);
+    });
+  }
+  while (started.load() < n) std::this_thread::yield();
+  release.Notify();
+  holder.join();
+  for (std::thread& t : senders) t.join();
+  log.RemoveHeadListener(listener);
+}
+
+constexpr int kRounds = 10;
+constexpr int kSenders = 8;
+
 TEST_F(ConcurrencyTest, ConcurrentRetriesOfOneEventRecordItOnce) {
-  constexpr int kRounds = 20;
-  constexpr int kSenders = 8;
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
     const EventData event = MakeEvent(absl::StrCat("once-", round));
     const std::string stream = absl::StrCat("acct-", round % 3);
-    absl::Notification start;
     std::vector<absl::StatusOr<AppendResult>> results(kSenders, absl::UnknownError("not run"));
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kSenders; ++t) {
-      threads.emplace_back([&, t] {
-        start.WaitForNotification();
-        results[t] = log().Append(stream, ExpectedVersion::Any(), {event});
-      });
-    }
-    start.Notify();
-    for (std::thread& t : threads) t.join();
+    RunWhileLeaderIsHeld(log(), kSenders, absl::StrCat("holder-", round), [&](int i) {
+      results[i] = log().Append(stream, ExpectedVersion::Any(), {event});
+    });
     for (int t = 0; t < kSenders; ++t) {
       ASSERT_TRUE(results[t].ok()) << "sender " << t << ": " << results[t].status();
       ExpectSameResult(*results[0], *results[t]);
     }
-    EXPECT_EQ(log().Head().position, static_cast<uint64_t>(round + 1));
+    EXPECT_EQ(log().Head().position, static_cast<uint64_t>(2 * (round + 1)));
+    EXPECT_EQ(ReadWholeLog(log()).size(), static_cast<size_t>(2 * (round + 1)));
   }
 }
 
 TEST_F(ConcurrencyTest, ConcurrentConflictingUsesOfOneEventIdRecordOne) {
-  constexpr int kRounds = 20;
-  constexpr int kSenders = 8;
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
     const std::string id = absl::StrCat("contested-", round);
-    absl::Notification start;
     std::vector<absl::StatusOr<AppendResult>> results(kSenders, absl::UnknownError("not run"));
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kSenders; ++t) {
-      threads.emplace_back([&, t] {
-        start.WaitForNotification();
-        results[t] = log().Append(absl::StrCat("acct-", t % 2), ExpectedVersion::Any(),
-                                  {MakeEvent(id, "t", absl::StrCat("from sender ", t))});
-      });
-    }
-    start.Notify();
-    for (std::thread& t : threads) t.join();
+    RunWhileLeaderIsHeld(log(), kSenders, absl::StrCat("holder-", round), [&](int i) {
+      results[i] = log().Append(absl::StrCat("acct-", i % 2), ExpectedVersion::Any(),
+                                {MakeEvent(id, "t", absl::StrCat("from sender ", i))});
+    });
     int winner = -1;
     for (int t = 0; t < kSenders; ++t) {
       if (results[t].ok()) {
@@ -373,13 +396,63 @@ TEST_F(ConcurrencyTest, ConcurrentConflictingUsesOfOneEventIdRecordOne) {
       }
     }
     ASSERT_NE(winner, -1);
-    EXPECT_EQ(log().Head().position, static_cast<uint64_t>(round + 1));
+    EXPECT_EQ(log().Head().position, static_cast<uint64_t>(2 * (round + 1)));
     KAM_ASSERT_OK_AND_ASSIGN(
         ReadAllResult r, log().ReadAll(results[winner]->first_position, Direction::kForward, 1,
                                        LogFilter()));
     ASSERT_EQ(r.events.size(), 1u);
     EXPECT_EQ(r.events[0].event_id, id);
     EXPECT_EQ(r.events[0].data, absl::StrCat("from sender ", winner));
+  }
+}
+
+TEST_F(ConcurrencyTest, ConcurrentNoStreamAppendsCreateTheStreamOnce) {
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const std::string stream = absl::StrCat("new-", round);
+    std::vector<absl::StatusOr<AppendResult>> results(kSenders, absl::UnknownError("not run"));
+    RunWhileLeaderIsHeld(log(), kSenders, absl::StrCat("holder-", round), [&](int i) {
+      results[i] = log().Append(stream, ExpectedVersion::NoStream(),
+                                {MakeEvent(absl::StrCat(stream, "-by-", i))});
+    });
+    int winners = 0;
+    for (int t = 0; t < kSenders; ++t) {
+      if (results[t].ok()) {
+        ++winners;
+        EXPECT_EQ(results[t]->first_version, 0u);
+      } else {
+        EXPECT_EQ(results[t].status().code(), absl::StatusCode::kAborted) << results[t].status();
+      }
+    }
+    EXPECT_EQ(winners, 1);
+    KAM_ASSERT_OK_AND_ASSIGN(StreamInfo info, log().GetStreamInfo(stream));
+    EXPECT_EQ(info.event_count, 1u);
+  }
+}
+
+TEST_F(ConcurrencyTest, ConcurrentExactVersionAppendsHaveOneWinner) {
+  KAM_ASSERT_OK(log().Append("contested", ExpectedVersion::NoStream(), {MakeEvent("c-0")}));
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const uint64_t expected = static_cast<uint64_t>(round);  // Last version now.
+    std::vector<absl::StatusOr<AppendResult>> results(kSenders, absl::UnknownError("not run"));
+    RunWhileLeaderIsHeld(log(), kSenders, absl::StrCat("holder-", round), [&](int i) {
+      results[i] = log().Append("contested", ExpectedVersion::Exact(expected),
+                                {MakeEvent(absl::StrCat("c-", round, "-by-", i))});
+    });
+    int winners = 0;
+    for (int t = 0; t < kSenders; ++t) {
+      if (results[t].ok()) {
+        ++winners;
+        EXPECT_EQ(results[t]->first_version, expected + 1);
+      } else {
+        EXPECT_EQ(results[t].status().code(), absl::StatusCode::kAborted) << results[t].status();
+      }
+    }
+    EXPECT_EQ(winners, 1);
+    KAM_ASSERT_OK_AND_ASSIGN(StreamInfo info, log().GetStreamInfo("contested"));
+    EXPECT_EQ(info.last_version, expected + 1);
+    EXPECT_EQ(info.event_count, expected + 2);
   }
 }
 
@@ -427,6 +500,97 @@ TEST_F(ConcurrencyTest, RemovedHeadListenerIsNotRunningAfterRemoveReturns) {
   stop.store(true);
   for (std::thread& t : appenders) t.join();
   EXPECT_EQ(calls_after_removal.load(), 0);
+}
+
+// A commit already calling listeners when RemoveHeadListener is called must
+// not call the removed listener after RemoveHeadListener returned.
+TEST_F(ConcurrencyTest, RemovedHeadListenerIsNotCalledByCommitUnderWay) {
+  absl::Notification entered;
+  absl::Notification release;
+  std::atomic<bool> removed{false};
+  std::atomic<int> calls_after_removal{0};
+  const uint64_t holder = log().AddHeadListener([&](uint64_t position) {
+    if (position == 1) {
+      entered.Notify();
+      release.WaitForNotification();
+    }
+  });
+  const uint64_t removable = log().AddHeadListener([&](uint64_t) {
+    if (removed.load()) ++calls_after_removal;
+  });
+  std::thread appender([&] {
+    absl::Status s = log().Append("acct", ExpectedVersion::Any(), {MakeEvent("a")}).status();
+    if (!s.ok()) ADD_FAILURE() << s;
+  });
+  entered.WaitForNotification();  // The commit of position 1 is calling listeners.
+  absl::Notification removing;
+  std::thread remover([&] {
+    removing.Notify();
+    log().RemoveHeadListener(removable);
+    removed.store(true);
+  });
+  removing.WaitForNotification();
+  for (int i = 0; i < 100; ++i) std::this_thread::yield();  // Let the removal get ahead.
+  release.Notify();
+  appender.join();
+  remover.join();
+  log().RemoveHeadListener(holder);
+  EXPECT_EQ(calls_after_removal.load(), 0);
+}
+
+// A stream that has events never reads as missing, and its info never goes
+// backwards, while appends to it commit: neither GetStreamInfo nor a
+// ReadStream tailing the stream may say NotFound.
+TEST_F(ConcurrencyTest, ExistingStreamNeverReadsAsMissingDuringAppends) {
+  KAM_ASSERT_OK(log().Append("hot", ExpectedVersion::NoStream(), {MakeEvent("hot-first")}));
+  std::atomic<int> appenders_left{4};
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < 4; ++t) {
+    appenders.emplace_back([&, t] {
+      for (int i = 0; i < 250; ++i) {
+        absl::Status s = log().Append("hot", ExpectedVersion::Any(),
+                                      {MakeEvent(absl::StrCat("hot-", t, "-", i))})
+                             .status();
+        if (!s.ok()) ADD_FAILURE() << s;
+      }
+      --appenders_left;
+    });
+  }
+  int info_not_found = 0;
+  int read_not_found = 0;
+  int went_back = 0;
+  int inconsistent = 0;
+  uint64_t last_seen = 0;
+  uint64_t next_version = 1;
+  while (appenders_left.load() > 0) {
+    absl::StatusOr<StreamInfo> info = log().GetStreamInfo("hot");
+    if (absl::IsNotFound(info.status())) {
+      ++info_not_found;
+    } else {
+      ASSERT_TRUE(info.ok()) << info.status();
+      if (info->last_version < last_seen) ++went_back;
+      if (info->event_count != info->last_version + 1) ++inconsistent;
+      last_seen = info->last_version;
+    }
+    absl::StatusOr<std::vector<RecordedEvent>> tail =
+        log().ReadStream("hot", next_version, Direction::kForward, 100);
+    if (absl::IsNotFound(tail.status())) {
+      ++read_not_found;
+    } else {
+      ASSERT_TRUE(tail.ok()) << tail.status();
+      for (const RecordedEvent& e : *tail) {
+        EXPECT_EQ(e.version, next_version);
+        next_version = e.version + 1;
+      }
+    }
+  }
+  for (std::thread& t : appenders) t.join();
+  EXPECT_EQ(info_not_found, 0) << "GetStreamInfo said NotFound for a stream with events";
+  EXPECT_EQ(read_not_found, 0) << "ReadStream said NotFound for a stream with events";
+  EXPECT_EQ(went_back, 0);
+  EXPECT_EQ(inconsistent, 0);
+  KAM_ASSERT_OK_AND_ASSIGN(StreamInfo info, log().GetStreamInfo("hot"));
+  EXPECT_EQ(info.event_count, 1001u);
 }
 
 TEST_F(ConcurrencyTest, WaitForPositionAfterWakesOnAppend) {

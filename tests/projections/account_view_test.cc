@@ -3,8 +3,8 @@
 
 #include "projections/account_view.h"
 
-#include "gtest/gtest.h"
 #include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
 #include "projections/rules.h"
 #include "tests/projections/rules_test_support.h"
 
@@ -232,8 +232,7 @@ TEST(NetworkTest, OneContactIsSingleThreadedTwoIsNot) {
   h.Add(t::Contact("c1", "purchasing", kam::v1::CONTACT_ROLE_PURCHASER,
                    kam::v1::CONTACT_LEVEL_OPERATIONAL),
         Day(1));
-  kam::v1::RelationshipNetwork one =
-      NetworkOf(FoldAccountState(h.OccurredView()), DefaultRules());
+  kam::v1::RelationshipNetwork one = NetworkOf(FoldAccountState(h.OccurredView()), DefaultRules());
   EXPECT_TRUE(one.single_threaded());
   EXPECT_FALSE(one.decision_maker_covered());
   EXPECT_FALSE(one.executive_covered());

@@ -1,8 +1,6 @@
 // The portfolio generator (tools/generator): deterministic, exact in size,
 // complete in event kinds, and valid by DOMAIN.md when recorded in order.
 
-#include "tools/generator/portfolio_generator.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -17,6 +15,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "kam/v1/events.pb.h"
+#include "tools/generator/portfolio_generator.h"
 
 namespace kam::tools {
 namespace {
@@ -57,12 +56,18 @@ GeneratorOptions Small() {
 // The identity fields a correction must keep (DOMAIN.md "Corrections").
 std::string IdentityOf(const AccountEvent& e) {
   switch (e.kind_case()) {
-    case AccountEvent::kOrderPlaced: return e.order_placed().order_id();
-    case AccountEvent::kComplaintFiled: return e.complaint_filed().complaint_id();
-    case AccountEvent::kContactAdded: return e.contact_added().contact_id();
-    case AccountEvent::kAgreementSigned: return e.agreement_signed().agreement_id();
-    case AccountEvent::kProductLaunched: return e.product_launched().product_id();
-    default: return "";
+    case AccountEvent::kOrderPlaced:
+      return e.order_placed().order_id();
+    case AccountEvent::kComplaintFiled:
+      return e.complaint_filed().complaint_id();
+    case AccountEvent::kContactAdded:
+      return e.contact_added().contact_id();
+    case AccountEvent::kAgreementSigned:
+      return e.agreement_signed().agreement_id();
+    case AccountEvent::kProductLaunched:
+      return e.product_launched().product_id();
+    default:
+      return "";
   }
 }
 
@@ -97,8 +102,8 @@ class Validator {
     AccountEvent e;
     ASSERT_TRUE(e.ParseFromString(c.data));
     ASSERT_NE(e.kind_case(), AccountEvent::KIND_NOT_SET);
-    const std::string name = AccountEvent::descriptor()->FindFieldByNumber(e.kind_case())
-                                 ->message_type()->full_name();
+    const std::string name =
+        AccountEvent::descriptor()->FindFieldByNumber(e.kind_case())->message_type()->full_name();
     EXPECT_EQ(c.type, name);
     EXPECT_EQ(c.occurred_at, absl::FromUnixSeconds(e.occurred_at().seconds()));
     EXPECT_TRUE(ids_.insert(c.event_id).second) << "duplicate event id";
@@ -255,7 +260,9 @@ class Validator {
     EXPECT_EQ(c.replacement().kind_case(), target.kind);
     EXPECT_EQ(IdentityOf(c.replacement()), target.identity);
     const absl::Time at = absl::FromUnixSeconds(c.replacement().occurred_at().seconds());
-    if (s->opened) EXPECT_GE(at, s->opened_at);
+    if (s->opened) {
+      EXPECT_GE(at, s->opened_at);
+    }
     EXPECT_LE(at, options_.end);
     if (c.replacement().has_order_placed()) CheckOrder(c.replacement().order_placed());
     if (c.replacement().has_purchase_share_assessed()) {
@@ -297,7 +304,8 @@ TEST(PortfolioGeneratorTest, SameOptionsGiveByteIdenticalEvents) {
 }
 
 TEST(PortfolioGeneratorTest, EmitsExactlyTheRequestedNumberOfEvents) {
-  const std::pair<int, int64_t> sizes[] = {{1, 1}, {3, 3}, {5, 6}, {7, 50}, {40, 4001}, {1000, 100000}};
+  const std::pair<int, int64_t> sizes[] = {{1, 1},  {3, 3},     {5, 6},
+                                           {7, 50}, {40, 4001}, {1000, 100000}};
   for (const auto& [accounts, events] : sizes) {
     GeneratorOptions options;
     options.accounts = accounts;
@@ -374,7 +382,9 @@ TEST(PortfolioGeneratorTest, PortfolioHasEveryShapeTheViewsNeed) {
                                                  c.occurred_at};
         s.order_event[c.event_id] = e.order_placed().order_id();
         break;
-      case AccountEvent::kOrderCancelled: s.orders.erase(e.order_cancelled().order_id()); break;
+      case AccountEvent::kOrderCancelled:
+        s.orders.erase(e.order_cancelled().order_id());
+        break;
       case AccountEvent::kEventRetracted: {
         auto it = s.order_event.find(e.event_retracted().retracted_event_id());
         if (it != s.order_event.end()) s.orders.erase(it->second);
@@ -389,11 +399,17 @@ TEST(PortfolioGeneratorTest, PortfolioHasEveryShapeTheViewsNeed) {
         }
         break;
       }
-      case AccountEvent::kAccountLost: s.lost = true; break;
-      case AccountEvent::kAccountReactivated: s.lost = false; s.reactivated = true; break;
+      case AccountEvent::kAccountLost:
+        s.lost = true;
+        break;
+      case AccountEvent::kAccountReactivated:
+        s.lost = false;
+        s.reactivated = true;
+        break;
       case AccountEvent::kAgreementSigned:
-        s.structural |= e.agreement_signed().kind() == kam::v1::AGREEMENT_KIND_STRATEGIC_PARTNERSHIP ||
-                        e.agreement_signed().kind() == kam::v1::AGREEMENT_KIND_EQUITY_COOPERATION;
+        s.structural |=
+            e.agreement_signed().kind() == kam::v1::AGREEMENT_KIND_STRATEGIC_PARTNERSHIP ||
+            e.agreement_signed().kind() == kam::v1::AGREEMENT_KIND_EQUITY_COOPERATION;
         break;
       case AccountEvent::kPurchaseShareAssessed:
         s.last_share = static_cast<int>(e.purchase_share_assessed().share_percent());
@@ -404,8 +420,11 @@ TEST(PortfolioGeneratorTest, PortfolioHasEveryShapeTheViewsNeed) {
         decision_maker |= e.contact_added().role() == kam::v1::CONTACT_ROLE_DECISION_MAKER;
         executive |= e.contact_added().level() == kam::v1::CONTACT_LEVEL_EXECUTIVE;
         break;
-      case AccountEvent::kContactLeft: s.active.erase(e.contact_left().contact_id()); break;
-      default: break;
+      case AccountEvent::kContactLeft:
+        s.active.erase(e.contact_left().contact_id());
+        break;
+      default:
+        break;
     }
     s.max_active = std::max(s.max_active, s.active.size());
   }
@@ -439,7 +458,10 @@ TEST(PortfolioGeneratorTest, PortfolioHasEveryShapeTheViewsNeed) {
   std::map<char, int> classes;
   double before = 0;
   for (const auto& r : revenue) {
-    const char c = r.first == 0 ? 'C' : before < 0.8 * total ? 'A' : before < 0.95 * total ? 'B' : 'C';
+    const char c = r.first == 0            ? 'C'
+                   : before < 0.8 * total  ? 'A'
+                   : before < 0.95 * total ? 'B'
+                                           : 'C';
     ++classes[c];
     before += static_cast<double>(-r.first);
   }
@@ -462,8 +484,9 @@ class RecordingLog : public eventstore::EventLog {
     }
     return eventstore::AppendResult{};
   }
-  absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadStream(
-      absl::string_view, uint64_t, eventstore::Direction, size_t) const override {
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> ReadStream(absl::string_view, uint64_t,
+                                                                    eventstore::Direction,
+                                                                    size_t) const override {
     return absl::UnimplementedError("ReadStream");
   }
   absl::StatusOr<eventstore::ReadAllResult> ReadAll(uint64_t, eventstore::Direction, size_t,
@@ -502,7 +525,8 @@ TEST(PortfolioGeneratorTest, RefusesBadOptionsNamingTheField) {
   GeneratorOptions options;
   options.accounts = 10;
   options.events = 9;
-  absl::Status status = GeneratePortfolio(options, [](const GeneratedEvent&) { return absl::OkStatus(); });
+  absl::Status status =
+      GeneratePortfolio(options, [](const GeneratedEvent&) { return absl::OkStatus(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(status.message(), "events")) << status;
 

@@ -17,8 +17,8 @@ std::vector<kam::v1::Opportunity> OpportunitiesAt(HistoryBuilder& h, absl::Time 
   h.set_as_of(as_of);
   AccountHistory history = h.OccurredView();
   AccountState state = FoldAccountState(history);
-  return OpportunitiesOf(state, StageOf(state.stage_inputs, DefaultRules()), history.catalog,
-                         as_of, DefaultRules());
+  return OpportunitiesOf(state, StageOf(state.stage_inputs, DefaultRules()), history.catalog, as_of,
+                         DefaultRules());
 }
 
 struct Expected {
@@ -31,8 +31,7 @@ void ExpectOpportunities(const std::vector<kam::v1::Opportunity>& actual,
   ASSERT_EQ(actual.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(actual[i].kind(), expected[i].kind) << i;
-    EXPECT_EQ(std::vector<std::string>(actual[i].event_ids().begin(),
-                                       actual[i].event_ids().end()),
+    EXPECT_EQ(std::vector<std::string>(actual[i].event_ids().begin(), actual[i].event_ids().end()),
               expected[i].event_ids)
         << i;
   }
@@ -44,8 +43,7 @@ TEST(OpportunitiesTest, EveryKindFromTheTrailing90Days) {
   h.Add(t::Contact("c1", "board", kam::v1::CONTACT_ROLE_DECISION_MAKER,
                    kam::v1::CONTACT_LEVEL_EXECUTIVE),
         Day(1));
-  h.Add(t::Contact("c2", "plant", kam::v1::CONTACT_ROLE_USER,
-                   kam::v1::CONTACT_LEVEL_OPERATIONAL),
+  h.Add(t::Contact("c2", "plant", kam::v1::CONTACT_ROLE_USER, kam::v1::CONTACT_LEVEL_OPERATIONAL),
         Day(1));
   std::string launch = h.Launch("p1", Day(100));
   std::string changed =
@@ -57,29 +55,26 @@ TEST(OpportunitiesTest, EveryKindFromTheTrailing90Days) {
       h.Add(t::Competitor(kam::v1::COMPETITOR_ACTIVITY_QUALITY_PROBLEM), Day(104));
   std::string service =
       h.Add(t::Competitor(kam::v1::COMPETITOR_ACTIVITY_SERVICE_COMPLAINT), Day(105));
-  std::string weak =
-      h.Add(t::Competitor(kam::v1::COMPETITOR_ACTIVITY_WEAK_RELATIONSHIP), Day(106));
+  std::string weak = h.Add(t::Competitor(kam::v1::COMPETITOR_ACTIVITY_WEAK_RELATIONSHIP), Day(106));
   std::string worse =
       h.Add(t::Competitor(kam::v1::COMPETITOR_ACTIVITY_RELATIONSHIP_DETERIORATED), Day(107));
   h.Add(t::Competitor(kam::v1::COMPETITOR_ACTIVITY_PRICE_CUT), Day(108));  // A threat.
-  std::string cost =
-      h.Add(t::Signal(kam::v1::CUSTOMER_SIGNAL_COST_REDUCTION_PRESSURE), Day(109));
+  std::string cost = h.Add(t::Signal(kam::v1::CUSTOMER_SIGNAL_COST_REDUCTION_PRESSURE), Day(109));
   std::string project = h.Add(t::Signal(kam::v1::CUSTOMER_SIGNAL_NEW_PROJECT), Day(110));
   std::string evaluation =
       h.Add(t::Signal(kam::v1::CUSTOMER_SIGNAL_SUPPLIER_EVALUATION_ANNOUNCED), Day(111));
   std::string tender = h.Add(t::Signal(kam::v1::CUSTOMER_SIGNAL_TENDER_ANNOUNCED), Day(112));
 
-  ExpectOpportunities(
-      OpportunitiesAt(h, Day(120)),
-      {{kam::v1::OPPORTUNITY_KIND_NEW_PRODUCT, {launch}},
-       {kam::v1::OPPORTUNITY_KIND_PERSONNEL_CHANGE, {changed, left, rival_people}},
-       {kam::v1::OPPORTUNITY_KIND_QUALITY_PROBLEM, {quality}},
-       {kam::v1::OPPORTUNITY_KIND_SERVICE_COMPLAINT, {service}},
-       {kam::v1::OPPORTUNITY_KIND_WEAK_RELATIONSHIP, {weak}},
-       {kam::v1::OPPORTUNITY_KIND_RELATIONSHIP_DETERIORATED, {worse}},
-       {kam::v1::OPPORTUNITY_KIND_COST_REDUCTION_PRESSURE, {cost}},
-       {kam::v1::OPPORTUNITY_KIND_NEW_PROJECT, {project}},
-       {kam::v1::OPPORTUNITY_KIND_SUPPLIER_EVALUATION, {evaluation, tender}}});
+  ExpectOpportunities(OpportunitiesAt(h, Day(120)),
+                      {{kam::v1::OPPORTUNITY_KIND_NEW_PRODUCT, {launch}},
+                       {kam::v1::OPPORTUNITY_KIND_PERSONNEL_CHANGE, {changed, left, rival_people}},
+                       {kam::v1::OPPORTUNITY_KIND_QUALITY_PROBLEM, {quality}},
+                       {kam::v1::OPPORTUNITY_KIND_SERVICE_COMPLAINT, {service}},
+                       {kam::v1::OPPORTUNITY_KIND_WEAK_RELATIONSHIP, {weak}},
+                       {kam::v1::OPPORTUNITY_KIND_RELATIONSHIP_DETERIORATED, {worse}},
+                       {kam::v1::OPPORTUNITY_KIND_COST_REDUCTION_PRESSURE, {cost}},
+                       {kam::v1::OPPORTUNITY_KIND_NEW_PROJECT, {project}},
+                       {kam::v1::OPPORTUNITY_KIND_SUPPLIER_EVALUATION, {evaluation, tender}}});
 }
 
 TEST(OpportunitiesTest, EachExpires90DaysAfterItsEvent) {

@@ -45,18 +45,18 @@ kam::v1::AccountView ViewOf(const Summary& s) {
 
 std::vector<kam::v1::AccountView> Portfolio() {
   std::vector<Summary> accounts = {
-      {"a-ei", 500, kam::v1::RELATIONSHIP_STAGE_STRATEGIC_COOPERATION, kam::v1::ABC_CLASS_A, kam::v1::VALUE_SEGMENT_EI, 0,
-       kam::v1::RISK_LEVEL_LOW},
-      {"b-eii", 300, kam::v1::RELATIONSHIP_STAGE_STABLE_COOPERATION, kam::v1::ABC_CLASS_A, kam::v1::VALUE_SEGMENT_EII, 10,
-       kam::v1::RISK_LEVEL_LOW},
-      {"c-high", 100, kam::v1::RELATIONSHIP_STAGE_INITIAL_COOPERATION, kam::v1::ABC_CLASS_B, kam::v1::VALUE_SEGMENT_EIV,
-       75, kam::v1::RISK_LEVEL_HIGH, true},
-      {"d-high", 50, kam::v1::RELATIONSHIP_STAGE_INITIAL_COOPERATION, kam::v1::ABC_CLASS_C, kam::v1::VALUE_SEGMENT_EIV, 75,
-       kam::v1::RISK_LEVEL_HIGH},
-      {"e-prospect", 0, kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, kam::v1::ABC_CLASS_C, kam::v1::VALUE_SEGMENT_NONE, 0,
-       kam::v1::RISK_LEVEL_NOT_APPLICABLE, true},
-      {"f-lost", 50, kam::v1::RELATIONSHIP_STAGE_LOST, kam::v1::ABC_CLASS_C, kam::v1::VALUE_SEGMENT_NONE, 0,
-       kam::v1::RISK_LEVEL_NOT_APPLICABLE},
+      {"a-ei", 500, kam::v1::RELATIONSHIP_STAGE_STRATEGIC_COOPERATION, kam::v1::ABC_CLASS_A,
+       kam::v1::VALUE_SEGMENT_EI, 0, kam::v1::RISK_LEVEL_LOW},
+      {"b-eii", 300, kam::v1::RELATIONSHIP_STAGE_STABLE_COOPERATION, kam::v1::ABC_CLASS_A,
+       kam::v1::VALUE_SEGMENT_EII, 10, kam::v1::RISK_LEVEL_LOW},
+      {"c-high", 100, kam::v1::RELATIONSHIP_STAGE_INITIAL_COOPERATION, kam::v1::ABC_CLASS_B,
+       kam::v1::VALUE_SEGMENT_EIV, 75, kam::v1::RISK_LEVEL_HIGH, true},
+      {"d-high", 50, kam::v1::RELATIONSHIP_STAGE_INITIAL_COOPERATION, kam::v1::ABC_CLASS_C,
+       kam::v1::VALUE_SEGMENT_EIV, 75, kam::v1::RISK_LEVEL_HIGH},
+      {"e-prospect", 0, kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, kam::v1::ABC_CLASS_C,
+       kam::v1::VALUE_SEGMENT_NONE, 0, kam::v1::RISK_LEVEL_NOT_APPLICABLE, true},
+      {"f-lost", 50, kam::v1::RELATIONSHIP_STAGE_LOST, kam::v1::ABC_CLASS_C,
+       kam::v1::VALUE_SEGMENT_NONE, 0, kam::v1::RISK_LEVEL_NOT_APPLICABLE},
   };
   std::vector<kam::v1::AccountView> views;
   for (const Summary& s : accounts) views.push_back(ViewOf(s));

@@ -33,12 +33,13 @@ class RiskTest : public ::testing::Test {
            Day(1));
   }
 
-  void AddRecentExecutiveVisit() { h_.Add(t::Visit(kam::v1::VISITOR_SENIORITY_EXECUTIVE), Day(399)); }
+  void AddRecentExecutiveVisit() {
+    h_.Add(t::Visit(kam::v1::VISITOR_SENIORITY_EXECUTIVE), Day(399));
+  }
 
   kam::v1::DefectionRisk Risk() {
     AccountState state = FoldAccountState(h_.OccurredView());
-    return DefectionRiskOf(state, StageOf(state.stage_inputs, rules_), h_.history().as_of,
-                           rules_);
+    return DefectionRiskOf(state, StageOf(state.stage_inputs, rules_), h_.history().as_of, rules_);
   }
 
   // The risk's only factor; fails the test when there is not exactly one.
@@ -246,7 +247,7 @@ TEST_F(RiskTest, ShareDropOf10PointsIs15And9IsNot) {
 TEST_F(RiskTest, DeliveryProblemsOverTenPercentIs10) {
   AddRecentExecutiveVisit();
   for (int i = 0; i < 9; ++i) h_.Add(t::Delivered("o-recent", true, true), Day(391));
-  h_.Add(t::Delivered("o-recent", false, true), Day(392));  // 1 of 10: not > 10 %.
+  h_.Add(t::Delivered("o-recent", false, true), Day(392));           // 1 of 10: not > 10 %.
   h_.Add(t::Delivered("o-recent", false, false), kAsOf - Days(90));  // Outside.
   EXPECT_EQ(Risk().factors_size(), 0);
   std::string incomplete = h_.Add(t::Delivered("o-recent", true, false), Day(393));
@@ -290,9 +291,9 @@ TEST_F(RiskTest, AccountManagerChangedToADifferentManagerIs5) {
 
 TEST_F(RiskTest, ScoreIsCappedAt100WithEveryFactorListed) {
   // No interaction at all: NO_CONTACT and NO_EXECUTIVE_CONTACT.
-  h_.Add(t::Standard(false, true), Day(200));      // 60
-  h_.Add(t::Complaint("k1"), Day(300));            // 15
-  h_.Add(t::ContactLeft("c2"), Day(200));          // SINGLE_THREADED 15
+  h_.Add(t::Standard(false, true), Day(200));                               // 60
+  h_.Add(t::Complaint("k1"), Day(300));                                     // 15
+  h_.Add(t::ContactLeft("c2"), Day(200));                                   // SINGLE_THREADED 15
   h_.Add(t::Competitor(kam::v1::COMPETITOR_ACTIVITY_PRICE_CUT), Day(350));  // 10
   kam::v1::DefectionRisk risk = Risk();
   EXPECT_EQ(risk.score(), 100u);  // 60 + 15 + 15 + 10 + 5 + 10 = 115.
@@ -315,8 +316,7 @@ TEST(RiskNotApplicableTest, DevelopmentAndLostHaveNoRisk) {
   h.Add(t::Opened(kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
   h.Add(t::Standard(false, true), Day(200));
   AccountState state = FoldAccountState(h.OccurredView());
-  for (auto stage :
-       {kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, kam::v1::RELATIONSHIP_STAGE_LOST}) {
+  for (auto stage : {kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, kam::v1::RELATIONSHIP_STAGE_LOST}) {
     kam::v1::DefectionRisk risk = DefectionRiskOf(state, stage, kAsOf, DefaultRules());
     EXPECT_EQ(risk.level(), kam::v1::RISK_LEVEL_NOT_APPLICABLE);
     EXPECT_EQ(risk.score(), 0u);

@@ -59,8 +59,7 @@ TEST(RulesConfigTest, PresentFieldsOverrideAbsentOnesKeepDefaults) {
 TEST(RulesConfigTest, UnknownFieldIsRefused) {
   absl::StatusOr<Rules> rules = ParseRulesConfig(R"({"stablShare": 40})");
   EXPECT_EQ(rules.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(rules.status().message().find("stablShare"), absl::string_view::npos)
-      << rules.status();
+  EXPECT_NE(rules.status().message().find("stablShare"), absl::string_view::npos) << rules.status();
 }
 
 TEST(RulesConfigTest, OutOfRangeValueIsRefusedNamingTheField) {

@@ -216,7 +216,7 @@ TEST(DormantTest, NoOrdersOrOnlyCancelledIsNotDormant) {
 TEST(RevenueTest, TrailingWindowExcludesItsStartAndIncludesItsEnd) {
   HistoryBuilder h("acme", Day(400));
   h.Add(t::Opened(), Day(0));
-  h.Add(t::Order("at-start", 1), Day(35));                              // T - 365 d: out.
+  h.Add(t::Order("at-start", 1), Day(35));                             // T - 365 d: out.
   h.Add(t::Order("after-start", 10), Day(35) + absl::Nanoseconds(1));  // In.
   h.Add(t::Order("at-end", 100), Day(400));                            // T: in.
   h.Add(t::Order("cancelled", 1000), Day(200));
@@ -240,12 +240,12 @@ TEST(RevenueTest, QuartersSplitTheYearInto91Point25DayWindows) {
   const absl::Time as_of = Day(365);  // The year is (Day(0), Day(365)].
   HistoryBuilder h("acme", as_of);
   h.Add(t::Opened(), Day(-1));
-  h.Add(t::Order("q1-end", 1), Day(91.25));                          // Last instant of Q1.
+  h.Add(t::Order("q1-end", 1), Day(91.25));                            // Last instant of Q1.
   h.Add(t::Order("q2-start", 10), Day(91.25) + absl::Nanoseconds(1));  // Q2.
-  h.Add(t::Order("q3-end", 100), Day(273.75));                       // Last instant of Q3.
+  h.Add(t::Order("q3-end", 100), Day(273.75));                         // Last instant of Q3.
   h.Add(t::Order("q4-end", 1000), as_of);
-  QuarterlyFigures quarters = QuarterlyRevenue(FoldAccountState(h.OccurredView()), as_of,
-                                               DefaultRules());
+  QuarterlyFigures quarters =
+      QuarterlyRevenue(FoldAccountState(h.OccurredView()), as_of, DefaultRules());
   EXPECT_EQ(quarters.revenue, (std::array<int64_t, 4>{1, 10, 100, 1000}));
   EXPECT_EQ(quarters.quarters_with_orders, 4u);
 }
@@ -366,8 +366,7 @@ TEST(AbcTest, CumulativeShareJustUnder80IsAAndJustUnder95IsB) {
 }
 
 TEST(AbcTest, TiesByAccountIdAndZeroRevenueIsC) {
-  std::vector<AccountAbc> result =
-      AbcClasses({{"z", 0}, {"b", 10}, {"a", 10}}, DefaultRules());
+  std::vector<AccountAbc> result = AbcClasses({{"z", 0}, {"b", 10}, {"a", 10}}, DefaultRules());
   EXPECT_EQ(result[0].account_id, "a");
   EXPECT_EQ(result[1].account_id, "b");
   EXPECT_EQ(result[2].account_id, "z");
@@ -388,10 +387,9 @@ TEST(AbcTest, HugeRevenuesStayExact) {
   std::vector<AccountAbc> result =
       AbcClasses({{"a", big}, {"b", big}, {"c", big}, {"d", big}, {"e", big}}, DefaultRules());
   // Before: 0, 20, 40, 60, 80 %.
-  EXPECT_EQ(ClassesOf(result),
-            (std::vector<kam::v1::AbcClass>{kam::v1::ABC_CLASS_A, kam::v1::ABC_CLASS_A,
-                                            kam::v1::ABC_CLASS_A, kam::v1::ABC_CLASS_A,
-                                            kam::v1::ABC_CLASS_B}));
+  EXPECT_EQ(ClassesOf(result), (std::vector<kam::v1::AbcClass>{
+                                   kam::v1::ABC_CLASS_A, kam::v1::ABC_CLASS_A, kam::v1::ABC_CLASS_A,
+                                   kam::v1::ABC_CLASS_A, kam::v1::ABC_CLASS_B}));
 }
 
 // --- Value segment --------------------------------------------------------------------
@@ -467,8 +465,7 @@ TEST(ValueSegmentTest, OnlyCustomersGetOne) {
     EXPECT_EQ(ValueSegmentOf(stage, Contribution::kHigh, Stability::kHigh),
               kam::v1::VALUE_SEGMENT_EI);
   }
-  for (auto stage :
-       {kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, kam::v1::RELATIONSHIP_STAGE_LOST}) {
+  for (auto stage : {kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, kam::v1::RELATIONSHIP_STAGE_LOST}) {
     EXPECT_EQ(ValueSegmentOf(stage, Contribution::kHigh, Stability::kHigh),
               kam::v1::VALUE_SEGMENT_NONE);
   }

@@ -171,8 +171,7 @@ inline kam::v1::AccountEvent ContactLeft(const std::string& id) {
   return e;
 }
 
-inline kam::v1::AccountEvent ContactRoleChanged(const std::string& id,
-                                                kam::v1::ContactRole role) {
+inline kam::v1::AccountEvent ContactRoleChanged(const std::string& id, kam::v1::ContactRole role) {
   kam::v1::AccountEvent e;
   e.mutable_contact_changed()->set_contact_id(id);
   e.mutable_contact_changed()->set_role(role);

@@ -75,43 +75,39 @@ struct Industry {
   const char* unit;
 };
 constexpr Industry kIndustries[] = {
-    {"钢铁冶金", "钢铁", "铁矿石及废钢进厂", "t"},
-    {"港口物流", "港务物流", "散货吞吐", "t"},
-    {"水泥建材", "建材", "熟料及水泥出厂", "t"},
-    {"化工", "化工", "化工原料进厂", "t"},
-    {"粮油食品", "粮油", "粮食收储", "t"},
-    {"煤炭能源", "能源", "原煤外运", "t"},
-    {"再生资源", "再生资源", "废旧物资回收", "t"},
-    {"饲料", "饲料", "饲料原料采购", "t"},
-    {"有色金属", "铝业", "铝锭及铝型材", "t"},
-    {"涂料", "涂料", "涂料出厂", "t"},
+    {"钢铁冶金", "钢铁", "铁矿石及废钢进厂", "t"}, {"港口物流", "港务物流", "散货吞吐", "t"},
+    {"水泥建材", "建材", "熟料及水泥出厂", "t"},   {"化工", "化工", "化工原料进厂", "t"},
+    {"粮油食品", "粮油", "粮食收储", "t"},         {"煤炭能源", "能源", "原煤外运", "t"},
+    {"再生资源", "再生资源", "废旧物资回收", "t"}, {"饲料", "饲料", "饲料原料采购", "t"},
+    {"有色金属", "铝业", "铝锭及铝型材", "t"},     {"涂料", "涂料", "涂料出厂", "t"},
     {"汽车零部件", "汽车部件", "铸锻件", "pcs"},
 };
 
-constexpr const char* kNameWords[] = {
-    "宏达", "华信", "恒通", "金鼎", "永兴", "鑫源", "中联", "天成", "瑞丰", "博远",
-    "东海", "远航", "德盛", "嘉禾", "汇通", "三元", "富民", "龙腾", "长兴", "润泰"};
+constexpr const char* kNameWords[] = {"宏达", "华信", "恒通", "金鼎", "永兴", "鑫源", "中联",
+                                      "天成", "瑞丰", "博远", "东海", "远航", "德盛", "嘉禾",
+                                      "汇通", "三元", "富民", "龙腾", "长兴", "润泰"};
 constexpr const char* kNameSuffixes[] = {"有限公司", "股份有限公司", "集团有限公司"};
-constexpr const char* kStreets[] = {"港城大道", "长江路", "工业园路", "滨江路", "经开大道",
-                                    "新港路", "冶金路", "物流园大道"};
+constexpr const char* kStreets[] = {"港城大道", "长江路", "工业园路", "滨江路",
+                                    "经开大道", "新港路", "冶金路",   "物流园大道"};
 
 // Our account managers and the others of ours who visit.
 constexpr const char* kManagers[] = {"王建国", "李娜", "张伟", "刘洋", "陈静", "杨帆",
-                                     "赵磊", "黄敏", "周强", "吴婷", "徐涛", "孙丽"};
+                                     "赵磊",   "黄敏", "周强", "吴婷", "徐涛", "孙丽"};
 constexpr const char* kOurExecutives[] = {"孙志远", "钱海燕"};
 constexpr const char* kOurSalesManagers[] = {"马骏", "何晓峰"};
 constexpr const char* kOurEngineers[] = {"郑宏", "冯晓明", "蒋立新"};
 constexpr char kOurBrand[] = "苏衡";
 
-constexpr const char* kCompetitors[] = {"华衡仪器", "金钟衡器", "昌隆称重",
+constexpr const char* kCompetitors[] = {"华衡仪器", "金钟衡器",     "昌隆称重",
                                         "博泰传感", "恒丰电子衡器", "远东计量"};
 
 constexpr const char* kSurnames[] = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴",
                                      "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗"};
 constexpr const char* kGivenNames[] = {"建华", "志强", "秀英", "海峰", "丽娟", "国庆", "晓东",
-                                       "文杰", "春梅", "永刚", "红霞", "卫东", "伟", "静",
-                                       "磊", "敏", "军", "洋", "勇", "艳"};
-constexpr const char* kHobbies[] = {"钓鱼", "乒乓球", "书法", "羽毛球", "摄影", "登山", "品茶", "象棋"};
+                                       "文杰", "春梅", "永刚", "红霞", "卫东", "伟",   "静",
+                                       "磊",   "敏",   "军",   "洋",   "勇",   "艳"};
+constexpr const char* kHobbies[] = {"钓鱼", "乒乓球", "书法", "羽毛球",
+                                    "摄影", "登山",   "品茶", "象棋"};
 constexpr const char* kFamilyNotes[] = {"孩子今年高考", "女儿在上海读大学", "爱人是中学老师",
                                         "父母同住，孝顺", "儿子刚参加工作"};
 
@@ -173,21 +169,21 @@ constexpr Product kLaunchProducts[] = {
     {"", "耐高温钢水吊秤", "吊钩秤", "台", 4200000},
 };
 
-constexpr const char* kVisitPurposes[] = {"季度拜访", "新项目技术交流", "地磅年度检定",
-                                          "商务洽谈", "售后回访", "方案演示", "年度供应商评审沟通"};
+constexpr const char* kVisitPurposes[] = {"季度拜访",          "新项目技术交流", "地磅年度检定",
+                                          "商务洽谈",          "售后回访",       "方案演示",
+                                          "年度供应商评审沟通"};
 constexpr const char* kVisitNotes[] = {
     "客户对称重数据联网很感兴趣，要求提供方案", "现场查看汽车衡基础，计划明年扩建",
     "采购部反映竞品报价偏低，需要申请价格支持", "与设备部讨论传感器更换周期",
-    "客户高层认可我们的服务响应速度", "了解到客户新厂区明年投产"};
-constexpr const char* kCommunicationNotes[] = {
-    "确认发货时间", "发送报价单及技术参数", "电话回访使用情况", "微信沟通检定安排",
-    "客户询问备件价格", "高层互通，约定年度战略会谈"};
-constexpr const char* kComplaintTexts[] = {
-    "称重数据漂移，超出允差", "售后工程师到场不及时", "到货延迟一周，影响生产",
-    "价格高于竞品同类产品", "发票开具有误"};
+    "客户高层认可我们的服务响应速度",           "了解到客户新厂区明年投产"};
+constexpr const char* kCommunicationNotes[] = {"确认发货时间",     "发送报价单及技术参数",
+                                               "电话回访使用情况", "微信沟通检定安排",
+                                               "客户询问备件价格", "高层互通，约定年度战略会谈"};
+constexpr const char* kComplaintTexts[] = {"称重数据漂移，超出允差", "售后工程师到场不及时",
+                                           "到货延迟一周，影响生产", "价格高于竞品同类产品",
+                                           "发票开具有误"};
 constexpr const char* kResolutions[] = {"更换传感器并重新标定", "派驻工程师驻场服务一周",
-                                        "补发配件并承担运费", "给予下批订单折扣",
-                                        "重新开具发票"};
+                                        "补发配件并承担运费", "给予下批订单折扣", "重新开具发票"};
 constexpr const char* kCancelReasons[] = {"客户项目延期", "客户改选竞品", "规格变更，重新下单",
                                           "资金未到位"};
 constexpr const char* kLossNotes[] = {"客户转向竞品低价方案", "客户停产转型",
@@ -195,10 +191,9 @@ constexpr const char* kLossNotes[] = {"客户转向竞品低价方案", "客户�
                                       "竞品提供一体化方案"};
 constexpr const char* kReactivationNotes[] = {"新项目重新招标，我方中标", "竞品质量问题，客户回归",
                                               "高层拜访后恢复合作"};
-constexpr const char* kCompetitorNotes[] = {"竞品报价下调约15%", "竞品传感器批量故障",
-                                            "竞品售后响应慢，客户抱怨",
-                                            "竞品销售经理离职", "竞品与客户关系一般",
-                                            "竞品与客户高层关系恶化", "竞品推出无人值守新产品"};
+constexpr const char* kCompetitorNotes[] = {
+    "竞品报价下调约15%",  "竞品传感器批量故障",     "竞品售后响应慢，客户抱怨", "竞品销售经理离职",
+    "竞品与客户关系一般", "竞品与客户高层关系恶化", "竞品推出无人值守新产品"};
 constexpr const char* kSignalNotes[] = {"客户推行降本增效，要求供应商降价5%",
                                         "客户新建原料堆场，需要新增汽车衡",
                                         "客户启动年度供应商评审", "客户发布称重设备招标公告"};
@@ -420,7 +415,8 @@ class PortfolioGenerator {
   // Mostly the account's clock; sometimes earlier: a late-recorded event.
   int64_t MaybeLate(const Account& a);
   int RandomActiveContact(const Account& a);
-  void AddContactIds(const Account& a, int max, google::protobuf::RepeatedPtrField<std::string>* ids);
+  void AddContactIds(const Account& a, int max,
+                     google::protobuf::RepeatedPtrField<std::string>* ids);
   void SetMoney(kam::v1::Money* money, int64_t minor_units);
   const std::string& ContactId(uint32_t number);
   const std::string& EventId(uint64_t number);
@@ -438,6 +434,8 @@ class PortfolioGenerator {
   AccountEvent& ComplaintFiled(Account* a);
   AccountEvent& ComplaintResolved(Account* a);
   AccountEvent& OrderPlaced(Account* a);
+  const kam::v1::ProductLine& AddOrderLine(const Account& a, int64_t occurred_at,
+                                           kam::v1::OrderPlaced* order);
   AccountEvent& OrderDelivered(Account* a);
   AccountEvent& OrderCancelled(Account* a);
   AccountEvent& PurchaseShareAssessed(Account* a);
@@ -499,7 +497,8 @@ PortfolioGenerator::PortfolioGenerator(const GeneratorOptions& options)
   // when there is room beside the accounts' own events.
   const int64_t spare = options.events - options.accounts;
   int64_t catalog = 0;
-  if (spare >= 2) catalog = std::clamp<int64_t>(options.events / 3000, 1, std::min<int64_t>(240, spare / 2));
+  if (spare >= 2)
+    catalog = std::clamp<int64_t>(options.events / 3000, 1, std::min<int64_t>(240, spare / 2));
   PlanCatalog(catalog);
   PlanAccounts(catalog);
 }
@@ -543,7 +542,8 @@ void PortfolioGenerator::PlanAccounts(int64_t catalog_events) {
   int64_t given = 0;
   for (Account& a : accounts_) {
     cumulative += a.archetype == Archetype::kProspect ? a.weight * 0.3 : a.weight;
-    int64_t upto = static_cast<int64_t>(std::floor(static_cast<double>(extra) * cumulative / total_weight));
+    int64_t upto =
+        static_cast<int64_t>(std::floor(static_cast<double>(extra) * cumulative / total_weight));
     upto = std::min(upto, extra);
     if (&a == &accounts_.back()) upto = extra;
     a.remaining = 1 + (upto - given);
@@ -557,9 +557,9 @@ void PortfolioGenerator::PlanAccount(Account* a) {
   a->weight = std::min(150.0, std::pow(1.0 - r.Unit(), -1.0 / 1.16));
   a->scale = std::sqrt(a->weight);
   const double kind = r.Unit();
-  a->archetype = kind < 0.12 ? Archetype::kProspect
-                             : (kind < 0.24 && a->weight < 20 ? Archetype::kLost
-                                                              : Archetype::kCustomer);
+  a->archetype = kind < 0.12
+                     ? Archetype::kProspect
+                     : (kind < 0.24 && a->weight < 20 ? Archetype::kLost : Archetype::kCustomer);
   const int64_t span = end_ - start_;
   if (a->weight > 5 || r.Chance(0.35)) {
     a->opened_at = start_ + r.Between(0, std::min<int64_t>(60 * kDay, span / 4));
@@ -577,18 +577,19 @@ void PortfolioGenerator::PlanAccount(Account* a) {
   if (a->archetype == Archetype::kLost) {
     a->lose_at = a->opened_at + static_cast<int64_t>(life * (0.55 + 0.35 * r.Unit()));
     if (r.Chance(0.4)) {
-      a->reactivate_at = a->lose_at + static_cast<int64_t>((end_ - a->lose_at) * (0.2 + 0.5 * r.Unit()));
+      a->reactivate_at =
+          a->lose_at + static_cast<int64_t>((end_ - a->lose_at) * (0.2 + 0.5 * r.Unit()));
     }
   }
   if (a->archetype == Archetype::kCustomer &&
       (a->weight >= 8 ? r.Chance(0.5) : (a->weight >= 3 && r.Chance(0.1)))) {
-    a->strategic_at = std::max(a->convert_at, a->opened_at) +
-                      static_cast<int64_t>(life * (0.1 + 0.4 * r.Unit()));
+    a->strategic_at =
+        std::max(a->convert_at, a->opened_at) + static_cast<int64_t>(life * (0.1 + 0.4 * r.Unit()));
   }
   a->single_threaded = a->strategic_at == 0 && r.Chance(0.15);
   a->target_contacts = 2 + static_cast<int>(std::min(8.0, a->scale * 1.5));
-  a->share_target = static_cast<int>(std::min<int64_t>(78, 12 + r.Between(0, 40) +
-                                                                 static_cast<int64_t>(a->weight * 2)));
+  a->share_target = static_cast<int>(
+      std::min<int64_t>(78, 12 + r.Between(0, 40) + static_cast<int64_t>(a->weight * 2)));
   a->region = static_cast<uint8_t>(r.Below(std::size(kRegions)));
   a->industry = static_cast<uint8_t>(r.Below(std::size(kIndustries)));
   a->manager = static_cast<uint8_t>(r.Below(std::size(kManagers)));
@@ -742,27 +743,48 @@ AccountEvent& PortfolioGenerator::NextAccountEvent(Account* a) {
     return OrderPlaced(a);
   }
   switch (ChooseKind(*a)) {
-    case AccountEvent::kAccountProfileUpdated: return ProfileUpdated(a);
-    case AccountEvent::kAccountManagerAssigned: return ManagerAssigned(a);
-    case AccountEvent::kContactAdded: return ContactAdded(a);
-    case AccountEvent::kContactChanged: return ContactChanged(a);
-    case AccountEvent::kContactLeft: return ContactLeft(a);
-    case AccountEvent::kVisitRecorded: return VisitRecorded(a);
-    case AccountEvent::kComplaintFiled: return ComplaintFiled(a);
-    case AccountEvent::kComplaintResolved: return ComplaintResolved(a);
-    case AccountEvent::kOrderPlaced: return OrderPlaced(a);
-    case AccountEvent::kOrderDelivered: return OrderDelivered(a);
-    case AccountEvent::kOrderCancelled: return OrderCancelled(a);
-    case AccountEvent::kPurchaseShareAssessed: return PurchaseShareAssessed(a);
-    case AccountEvent::kPurchasingStandardAssessed: return PurchasingStandardAssessed(a);
-    case AccountEvent::kAgreementSigned: return AgreementSigned(a, /*structural=*/false);
-    case AccountEvent::kAgreementEnded: return AgreementEnded(a);
-    case AccountEvent::kProspectAssessed: return ProspectAssessed(a);
-    case AccountEvent::kCompetitorActivityObserved: return CompetitorActivityObserved(a);
-    case AccountEvent::kCustomerSignalObserved: return CustomerSignalObserved(a);
-    case AccountEvent::kEventCorrected: return EventCorrected(a);
-    case AccountEvent::kEventRetracted: return EventRetracted(a);
-    default: return CommunicationLogged(a);
+    case AccountEvent::kAccountProfileUpdated:
+      return ProfileUpdated(a);
+    case AccountEvent::kAccountManagerAssigned:
+      return ManagerAssigned(a);
+    case AccountEvent::kContactAdded:
+      return ContactAdded(a);
+    case AccountEvent::kContactChanged:
+      return ContactChanged(a);
+    case AccountEvent::kContactLeft:
+      return ContactLeft(a);
+    case AccountEvent::kVisitRecorded:
+      return VisitRecorded(a);
+    case AccountEvent::kComplaintFiled:
+      return ComplaintFiled(a);
+    case AccountEvent::kComplaintResolved:
+      return ComplaintResolved(a);
+    case AccountEvent::kOrderPlaced:
+      return OrderPlaced(a);
+    case AccountEvent::kOrderDelivered:
+      return OrderDelivered(a);
+    case AccountEvent::kOrderCancelled:
+      return OrderCancelled(a);
+    case AccountEvent::kPurchaseShareAssessed:
+      return PurchaseShareAssessed(a);
+    case AccountEvent::kPurchasingStandardAssessed:
+      return PurchasingStandardAssessed(a);
+    case AccountEvent::kAgreementSigned:
+      return AgreementSigned(a, /*structural=*/false);
+    case AccountEvent::kAgreementEnded:
+      return AgreementEnded(a);
+    case AccountEvent::kProspectAssessed:
+      return ProspectAssessed(a);
+    case AccountEvent::kCompetitorActivityObserved:
+      return CompetitorActivityObserved(a);
+    case AccountEvent::kCustomerSignalObserved:
+      return CustomerSignalObserved(a);
+    case AccountEvent::kEventCorrected:
+      return EventCorrected(a);
+    case AccountEvent::kEventRetracted:
+      return EventRetracted(a);
+    default:
+      return CommunicationLogged(a);
   }
 }
 
@@ -785,7 +807,8 @@ int PortfolioGenerator::ChooseKind(const Account& a) {
   for (int i = 0; i < a.recent_count; ++i) {
     const RecentEvent& r = a.recent[static_cast<size_t>(i)];
     if (!IsRetractable(r.kind)) continue;
-    if (r.kind != AccountEvent::kOrderPlaced || Contains(a.open_orders, r.order)) retractable = true;
+    if (r.kind != AccountEvent::kOrderPlaced || Contains(a.open_orders, r.order))
+      retractable = true;
   }
   for (const ActiveAgreement& g : a.agreements) structural_only &= g.structural;
   const std::pair<int, int> weights[] = {
@@ -862,8 +885,8 @@ AccountEvent& PortfolioGenerator::ProfileUpdated(Account* a) {
   d->set_warehouse_area_m2(static_cast<uint64_t>(2000 + a->weight * 1500 + r.Between(0, 5000)));
   SetMoney(d->mutable_funds(), size / 10);
   const Region& region = kRegions[a->region];
-  d->set_address(absl::StrCat(region.city, region.district, r.Pick(kStreets), r.Between(1, 999),
-                              "号"));
+  d->set_address(
+      absl::StrCat(region.city, region.district, r.Pick(kStreets), r.Between(1, 999), "号"));
   d->add_phones(absl::StrCat(region.area_code, "-", r.Between(50000000, 89999999)));
   return e;
 }
@@ -888,11 +911,13 @@ AccountEvent& PortfolioGenerator::AccountLost(Account* a) {
   if (!a->open_complaints.empty() && random_.Chance(0.7)) {
     reason = kam::v1::LOSS_REASON_COMPLAINT_NOT_HANDLED;
   } else {
-    constexpr kam::v1::LossReason kReasons[] = {
-        kam::v1::LOSS_REASON_COMPETITOR_PRICE,       kam::v1::LOSS_REASON_COMPETITOR_PRICE,
-        kam::v1::LOSS_REASON_COMPETITOR_PRODUCT_OR_SERVICE,
-        kam::v1::LOSS_REASON_NEEDS_NOT_MET,          kam::v1::LOSS_REASON_CUSTOMER_BUSINESS_CHANGE,
-        kam::v1::LOSS_REASON_CUSTOMER_BECAME_COMPETITOR, kam::v1::LOSS_REASON_COMPLAINT_NOT_HANDLED};
+    constexpr kam::v1::LossReason kReasons[] = {kam::v1::LOSS_REASON_COMPETITOR_PRICE,
+                                                kam::v1::LOSS_REASON_COMPETITOR_PRICE,
+                                                kam::v1::LOSS_REASON_COMPETITOR_PRODUCT_OR_SERVICE,
+                                                kam::v1::LOSS_REASON_NEEDS_NOT_MET,
+                                                kam::v1::LOSS_REASON_CUSTOMER_BUSINESS_CHANGE,
+                                                kam::v1::LOSS_REASON_CUSTOMER_BECAME_COMPETITOR,
+                                                kam::v1::LOSS_REASON_COMPLAINT_NOT_HANDLED};
     reason = random_.Pick(kReasons);
   }
   m->set_reason(reason);
@@ -1076,36 +1101,45 @@ AccountEvent& PortfolioGenerator::OrderPlaced(Account* a) {
   text_buffer_ = "SO-";
   AppendPadded(&text_buffer_, number, 5);
   m->set_order_id(text_buffer_);
-  // Products on sale by then: the base range and what was launched.
-  size_t available = std::size(kBaseProducts);
-  for (const Launch& l : launches_) available += l.at <= occurred ? 1 : 0;
   const int lines = 1 + static_cast<int>(r.Below(r.Chance(0.7) ? 1 : 3));
   int64_t total = 0;
   uint64_t quantity = 0;
   for (int k = 0; k < lines; ++k) {
-    const size_t p = r.Below(available);
-    const Product& product = p < std::size(kBaseProducts)
-                                 ? kBaseProducts[p]
-                                 : kLaunchProducts[launches_[p - std::size(kBaseProducts)].product];
-    const double base = product.unit_price >= 5000000   ? 1
-                        : product.unit_price >= 1000000 ? 2
-                        : product.unit_price >= 200000  ? 6
-                                                        : 20;
-    const uint64_t q = std::max<uint64_t>(1, static_cast<uint64_t>(base * a->scale * (0.3 + r.Unit())));
-    const int64_t amount = product.unit_price * static_cast<int64_t>(q) * r.Between(85, 100) / 100;
-    kam::v1::ProductLine* line = m->add_lines();
-    line->set_product_id(p < std::size(kBaseProducts) ? product.id
-                                                      : launches_[p - std::size(kBaseProducts)].id);
-    line->set_quantity(q);
-    line->set_unit(product.unit);
-    SetMoney(line->mutable_amount(), amount);
-    total += amount;
-    quantity += q;
+    const kam::v1::ProductLine& line = AddOrderLine(*a, occurred, m);
+    total += line.amount().minor_units();
+    quantity += line.quantity();
   }
   SetMoney(m->mutable_amount(), total);
   m->set_quantity(quantity);
   SetTime(m->mutable_promised_delivery_at(), MidnightOf(occurred + r.Between(7, 45) * kDay));
   return e;
+}
+
+// One product line, priced from the list with a negotiated discount, sized
+// by the account's scale. Only products on sale at `occurred_at`: the base
+// range and what was launched by then.
+const kam::v1::ProductLine& PortfolioGenerator::AddOrderLine(const Account& a, int64_t occurred_at,
+                                                             kam::v1::OrderPlaced* order) {
+  Random& r = random_;
+  constexpr size_t kBase = std::size(kBaseProducts);
+  size_t available = kBase;
+  for (const Launch& l : launches_) available += l.at <= occurred_at ? 1 : 0;
+  const size_t p = r.Below(available);
+  const Product& product =
+      p < kBase ? kBaseProducts[p] : kLaunchProducts[launches_[p - kBase].product];
+  const double base = product.unit_price >= 5000000   ? 1
+                      : product.unit_price >= 1000000 ? 2
+                      : product.unit_price >= 200000  ? 6
+                                                      : 20;
+  const uint64_t q =
+      std::max<uint64_t>(1, static_cast<uint64_t>(base * a.scale * (0.3 + r.Unit())));
+  kam::v1::ProductLine* line = order->add_lines();
+  line->set_product_id(p < kBase ? product.id : launches_[p - kBase].id);
+  line->set_quantity(q);
+  line->set_unit(product.unit);
+  SetMoney(line->mutable_amount(),
+           product.unit_price * static_cast<int64_t>(q) * r.Between(85, 100) / 100);
+  return *line;
 }
 
 AccountEvent& PortfolioGenerator::OrderDelivered(Account* a) {
@@ -1147,7 +1181,8 @@ AccountEvent& PortfolioGenerator::PurchaseShareAssessed(Account* a) {
   } else if (structural) {
     share = static_cast<int>(r.Between(80, 95));
   } else if (a->last_share >= 10 && r.Chance(0.1)) {
-    share = a->last_share - static_cast<int>(r.Between(10, 20));  // A drop: defection risk.
+    // A drop: defection risk.
+    share = std::max(0, a->last_share - static_cast<int>(r.Between(10, 20)));
   } else {
     share = std::clamp(a->share_target + static_cast<int>(r.Between(-8, 8)), 1, 79);
   }
@@ -1158,12 +1193,13 @@ AccountEvent& PortfolioGenerator::PurchaseShareAssessed(Account* a) {
     source = kam::v1::SHARE_SOURCE_SUPPLIER_EVALUATION;
     a->last_evaluation_at = a->clock;
   }
-  AccountEvent& e = Begin(AccountEvent::kPurchaseShareAssessed,
-                          structural ? a->clock : MaybeLate(*a), *a);
+  AccountEvent& e =
+      Begin(AccountEvent::kPurchaseShareAssessed, structural ? a->clock : MaybeLate(*a), *a);
   kam::v1::PurchaseShareAssessed* m = e.mutable_purchase_share_assessed();
   m->set_share_percent(static_cast<uint32_t>(share));
   m->set_source(source);
-  m->set_notes(kShareNotes[source == kam::v1::SHARE_SOURCE_SUPPLIER_EVALUATION ? 0 : 1 + r.Below(2)]);
+  m->set_notes(
+      kShareNotes[source == kam::v1::SHARE_SOURCE_SUPPLIER_EVALUATION ? 0 : 1 + r.Below(2)]);
   return e;
 }
 
@@ -1298,14 +1334,17 @@ void PortfolioGenerator::AmendReplacement(const Account& a, AccountEvent* replac
       kam::v1::PurchaseShareAssessed* s = replacement->mutable_purchase_share_assessed();
       const int was = static_cast<int>(s->share_percent());
       const int low = was >= 80 ? 80 : 0;
-      s->set_share_percent(static_cast<uint32_t>(std::clamp(was + static_cast<int>(r.Between(-6, 6)), low, 100)));
+      s->set_share_percent(
+          static_cast<uint32_t>(std::clamp(was + static_cast<int>(r.Between(-6, 6)), low, 100)));
       break;
     }
     case AccountEvent::kCommunicationLogged:
-      replacement->mutable_communication_logged()->set_channel(kam::v1::COMMUNICATION_CHANNEL_MEETING);
+      replacement->mutable_communication_logged()->set_channel(
+          kam::v1::COMMUNICATION_CHANNEL_MEETING);
       break;
     case AccountEvent::kProspectAssessed:
-      replacement->mutable_prospect_assessed()->set_intent(static_cast<double>(r.Between(1, 19)) / 20.0);
+      replacement->mutable_prospect_assessed()->set_intent(static_cast<double>(r.Between(1, 19)) /
+                                                           20.0);
       break;
     case AccountEvent::kCompetitorActivityObserved:
       replacement->mutable_competitor_activity_observed()->set_competitor(r.Pick(kCompetitors));
@@ -1338,7 +1377,8 @@ AccountEvent& PortfolioGenerator::EventRetracted(Account* a) {
   for (int i = 0; i < a->recent_count; ++i) {
     const RecentEvent& r = a->recent[static_cast<size_t>(i)];
     if (!IsRetractable(r.kind)) continue;
-    if (r.kind != AccountEvent::kOrderPlaced || Contains(a->open_orders, r.order)) candidates[n++] = i;
+    if (r.kind != AccountEvent::kOrderPlaced || Contains(a->open_orders, r.order))
+      candidates[n++] = i;
   }
   const int pick = candidates[random_.Below(static_cast<uint64_t>(n))];
   RecentEvent& target = a->recent[static_cast<size_t>(pick)];
@@ -1352,7 +1392,8 @@ AccountEvent& PortfolioGenerator::EventRetracted(Account* a) {
   // A retracted event can be neither corrected nor retracted again: drop it
   // from the candidates by moving the last slot into its place.
   const int last = a->recent_count - 1;
-  if (pick != last) std::swap(a->recent[static_cast<size_t>(pick)], a->recent[static_cast<size_t>(last)]);
+  if (pick != last)
+    std::swap(a->recent[static_cast<size_t>(pick)], a->recent[static_cast<size_t>(last)]);
   a->recent_count = last;
   a->recent_next = last;
   return e;
@@ -1404,16 +1445,15 @@ AccountEvent& PortfolioGenerator::CatalogEvent(int64_t index) {
   return e;
 }
 
-
 absl::Status ValidateOptions(const GeneratorOptions& options) {
   if (options.accounts < 1) {
     return absl::InvalidArgumentError("GeneratorOptions.accounts must be at least 1");
   }
   if (options.events < options.accounts) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GeneratorOptions.events (", options.events,
-        ") must be at least GeneratorOptions.accounts (", options.accounts,
-        "): every account starts with its AccountOpened"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("GeneratorOptions.events (", options.events,
+                     ") must be at least GeneratorOptions.accounts (", options.accounts,
+                     "): every account starts with its AccountOpened"));
   }
   if (options.start < absl::FromUnixSeconds(kYear2000)) {
     return absl::InvalidArgumentError("GeneratorOptions.start must not be before 2000-01-01");
@@ -1422,7 +1462,8 @@ absl::Status ValidateOptions(const GeneratorOptions& options) {
     return absl::InvalidArgumentError("GeneratorOptions.end must be after GeneratorOptions.start");
   }
   const std::string& c = options.currency;
-  if (c.size() != 3 || !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
+  if (c.size() != 3 ||
+      !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
     return absl::InvalidArgumentError(absl::StrCat(
         "GeneratorOptions.currency must be an ISO-4217 code like \"CNY\", got \"", c, "\""));
   }
@@ -1437,22 +1478,22 @@ absl::Status GenerateIndexed(const GeneratorOptions& options, const IndexedSink&
 
 }  // namespace
 
-absl::Status GeneratePortfolio(
-    const GeneratorOptions& options,
-    const std::function<absl::Status(const GeneratedEvent&)>& sink) {
+absl::Status GeneratePortfolio(const GeneratorOptions& options,
+                               const std::function<absl::Status(const GeneratedEvent&)>& sink) {
   return GenerateIndexed(options,
                          [&sink](const GeneratedEvent& event, size_t) { return sink(event); });
 }
 
-absl::StatusOr<int64_t> GenerateIntoLog(const GeneratorOptions& options,
-                                        eventstore::EventLog* log, int events_per_append) {
+absl::StatusOr<int64_t> GenerateIntoLog(const GeneratorOptions& options, eventstore::EventLog* log,
+                                        int events_per_append) {
   if (log == nullptr) return absl::InvalidArgumentError("GenerateIntoLog: log must not be null");
   if (events_per_append < 1) {
     return absl::InvalidArgumentError("GenerateIntoLog: events_per_append must be at least 1");
   }
   const size_t batch = static_cast<size_t>(events_per_append);
   // One pending batch per stream (accounts by index, then the catalog).
-  std::vector<std::vector<eventstore::EventData>> pending(static_cast<size_t>(options.accounts) + 1);
+  std::vector<std::vector<eventstore::EventData>> pending(static_cast<size_t>(options.accounts) +
+                                                          1);
   std::vector<std::string> streams(pending.size());
   int64_t appended = 0;
   const auto flush = [&](size_t i) -> absl::Status {
@@ -1463,8 +1504,8 @@ absl::StatusOr<int64_t> GenerateIntoLog(const GeneratorOptions& options,
     pending[i].clear();
     return absl::OkStatus();
   };
-  KAM_RETURN_IF_ERROR(GenerateIndexed(
-      options, [&](const GeneratedEvent& event, size_t i) -> absl::Status {
+  KAM_RETURN_IF_ERROR(
+      GenerateIndexed(options, [&](const GeneratedEvent& event, size_t i) -> absl::Status {
         if (streams[i].empty()) streams[i] = event.stream;
         if (pending[i].capacity() == 0) pending[i].reserve(batch);
         pending[i].push_back(event.data);

@@ -50,7 +50,8 @@ struct GeneratedEvent {
   std::string stream;
   // type: "kam.v1.<MessageName>" of the oneof case; data: the serialized
   // kam.v1.AccountEvent; occurred_at: the AccountEvent's occurred_at;
-  // event_id: "gen-<seed>-<n>", n counting from 1 in emission order.
+  // event_id: "gen-<seed>-<n>", n counting from 1 in emission order (so two
+  // portfolios with the same seed but other options clash in one log).
   eventstore::EventData data;
 };
 
@@ -62,9 +63,8 @@ struct GeneratedEvent {
 // The GeneratedEvent passed to `sink` is reused: copy what must outlive the
 // call. Stops at, and returns, the first error of `sink`. InvalidArgument
 // naming the field for bad options.
-absl::Status GeneratePortfolio(
-    const GeneratorOptions& options,
-    const std::function<absl::Status(const GeneratedEvent&)>& sink);
+absl::Status GeneratePortfolio(const GeneratorOptions& options,
+                               const std::function<absl::Status(const GeneratedEvent&)>& sink);
 
 // Generates the portfolio and appends it to `log` (not owned), batching up to
 // `events_per_append` consecutive events of one stream per Append with
@@ -72,8 +72,7 @@ absl::Status GeneratePortfolio(
 // Returns the number of events appended (== options.events). Errors: those of
 // GeneratePortfolio and of EventLog::Append; InvalidArgument for a null log or
 // events_per_append < 1.
-absl::StatusOr<int64_t> GenerateIntoLog(const GeneratorOptions& options,
-                                        eventstore::EventLog* log,
+absl::StatusOr<int64_t> GenerateIntoLog(const GeneratorOptions& options, eventstore::EventLog* log,
                                         int events_per_append = 100);
 
 }  // namespace kam::tools

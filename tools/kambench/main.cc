@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "tools/kambench/log_bench.h"
+#include "tools/kambench/rebuild_bench.h"
 
 namespace {
 
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   kam::kambench::LogBenchFlags log_flags;
   CLI::App* log_command = kam::kambench::AddLogCommand(&app, &log_flags);
+  kam::kambench::RebuildBenchFlags rebuild_flags;
+  CLI::App* rebuild_command = kam::kambench::AddRebuildCommand(&app, &rebuild_flags);
 
   try {
     app.parse(argc, argv);
@@ -30,6 +33,7 @@ int main(int argc, char** argv) {
 
   absl::Status status = absl::OkStatus();
   if (log_command->parsed()) status = kam::kambench::RunLogBench(log_flags);
+  if (rebuild_command->parsed()) status = kam::kambench::RunRebuildBench(rebuild_flags);
   if (!status.ok()) {
     std::cerr << "kambench: " << status << "\n";
     return kExitFailure;
