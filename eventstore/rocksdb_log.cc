@@ -140,6 +140,9 @@ class RocksDbLog final : public EventLog {
   absl::StatusOr<std::optional<StreamMeta>> CurrentMeta(absl::string_view stream,
                                                         const GroupState& state) const;
   void Publish(const GroupState& state);
+  absl::StatusOr<std::optional<StreamMeta>> VisibleMeta(absl::string_view stream,
+                                                        const StreamMeta& latest) const;
+  absl::StatusOr<bool> HasVisibleEvent(absl::string_view stream, uint64_t head) const;
 
   absl::StatusOr<std::optional<RecordedEvent>> EventById(absl::string_view event_id) const;
   absl::StatusOr<RecordedEvent> EventAt(uint64_t position) const;
@@ -434,8 +437,12 @@ absl::StatusOr<std::vector<RecordedEvent>> RocksDbLog::ReadStream(
   }
   KAM_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("reading stream '", stream, "'")));
   if (positions.empty()) {
-    // NotFound for an unknown stream; an empty range of a known one is fine.
-    KAM_RETURN_IF_ERROR(GetStreamInfo(stream).status());
+    // NotFound for a stream with no visible event; an empty range of a
+    // known one is fine.
+    KAM_ASSIGN_OR_RETURN(bool visible, HasVisibleEvent(stream, head));
+    if (!visible) {
+      return absl::NotFoundError(absl::StrCat("stream '", stream, "' has no events"));
+    }
     return std::vector<RecordedEvent>();
   }
   std::vector<RecordedEvent> events;
@@ -494,13 +501,44 @@ absl::StatusOr<ReadAllResult> RocksDbLog::ReadAll(uint64_t from_position,
 
 absl::StatusOr<StreamInfo> RocksDbLog::GetStreamInfo(absl::string_view stream) const {
   KAM_RETURN_IF_ERROR(ValidateStreamName(stream, options_.limits));
+  const uint64_t head = head_position();
   GroupState none;
   KAM_ASSIGN_OR_RETURN(std::optional<StreamMeta> meta, CurrentMeta(stream, none));
-  if (!meta.has_value() || meta->last_position > head_position()) {
+  if (meta.has_value() && meta->last_position > head) {
+    // A commit is being published: answer as of the published head.
+    KAM_ASSIGN_OR_RETURN(meta, VisibleMeta(stream, *meta));
+  }
+  if (!meta.has_value()) {
     return absl::NotFoundError(absl::StrCat("stream '", stream, "' has no events"));
   }
   return StreamInfo{meta->last_version, meta->last_position, meta->event_count,
                     meta->first_recorded_at, meta->last_recorded_at};
+}
+
+// The stream as readers see it: up to its last event at or before the
+// published head (ReadStream never goes beyond it).
+absl::StatusOr<std::optional<StreamMeta>> RocksDbLog::VisibleMeta(absl::string_view stream,
+                                                                  const StreamMeta& latest) const {
+  absl::StatusOr<std::vector<RecordedEvent>> last =
+      ReadStream(stream, latest.last_version, Direction::kBackward, 1);
+  if (absl::IsNotFound(last.status())) return std::nullopt;
+  KAM_RETURN_IF_ERROR(last.status());
+  if (last->empty()) return std::nullopt;
+  StreamMeta visible = latest;
+  visible.last_version = (*last)[0].version;
+  visible.last_position = (*last)[0].position;
+  visible.event_count = (*last)[0].version + 1;
+  visible.last_recorded_at = (*last)[0].recorded_at;
+  return visible;
+}
+
+absl::StatusOr<bool> RocksDbLog::HasVisibleEvent(absl::string_view stream, uint64_t head) const {
+  std::string position;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), index_family(),
+                               internal::StreamIndexKey(stream, 0), &position);
+  if (s.IsNotFound()) return false;
+  KAM_RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("reading stream '", stream, "'")));
+  return internal::DecodeU64(position) <= head;
 }
 
 LogHead RocksDbLog::Head() const {

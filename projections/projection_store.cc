@@ -12,6 +12,7 @@
 #include "eventstore/canonical_encoding.h"
 #include "eventstore/status_macros.h"
 #include "rocksdb/db.h"
+#include "rocksdb/memtablerep.h"
 #include "rocksdb/write_batch.h"
 
 namespace kam::projections {
@@ -330,7 +331,15 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   options.paranoid_checks = true;
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   options.max_background_jobs = 2;
-  if (bulk_load) options.write_buffer_size = 128 << 20;
+  if (bulk_load) {
+    // A bulk load only appends: an unsorted vector memtable takes inserts in
+    // O(1) and is sorted once at flush, where a skiplist compares keys on
+    // every insert.
+    options.memtable_factory.reset(new rocksdb::VectorRepFactory());
+    options.allow_concurrent_memtable_write = false;
+    options.write_buffer_size = 64 << 20;
+    options.max_write_buffer_number = 4;
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, directory, &raw);
   if (!s.ok()) {

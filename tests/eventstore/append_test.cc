@@ -75,10 +75,9 @@ void ExpectUnchanged(const LogSnapshot& before, const LogSnapshot& after) {
 }
 
 TEST_F(AppendTest, FirstAppendStartsAtVersionZeroAndPositionOne) {
-  KAM_ASSERT_OK_AND_ASSIGN(
-      AppendResult r,
-      log().Append("acct-1", ExpectedVersion::Any(),
-                   {MakeEvent("a"), MakeEvent("b"), MakeEvent("c")}));
+  KAM_ASSERT_OK_AND_ASSIGN(AppendResult r,
+                           log().Append("acct-1", ExpectedVersion::Any(),
+                                        {MakeEvent("a"), MakeEvent("b"), MakeEvent("c")}));
   EXPECT_EQ(r.first_version, 0u);
   EXPECT_EQ(r.last_version, 2u);
   EXPECT_EQ(r.first_position, 1u);
@@ -92,9 +91,8 @@ TEST_F(AppendTest, FirstAppendStartsAtVersionZeroAndPositionOne) {
   EXPECT_EQ(r2.first_position, 4u);
   EXPECT_EQ(r2.last_position, 4u);
 
-  KAM_ASSERT_OK_AND_ASSIGN(
-      AppendResult r3,
-      log().Append("acct-1", ExpectedVersion::Any(), {MakeEvent("e"), MakeEvent("f")}));
+  KAM_ASSERT_OK_AND_ASSIGN(AppendResult r3, log().Append("acct-1", ExpectedVersion::Any(),
+                                                         {MakeEvent("e"), MakeEvent("f")}));
   EXPECT_EQ(r3.first_version, 3u);
   EXPECT_EQ(r3.last_version, 4u);
   EXPECT_EQ(r3.first_position, 5u);
@@ -249,8 +247,8 @@ TEST_F(AppendTest, ReusedIdInDifferentStreamIsAlreadyExists) {
 }
 
 TEST_F(AppendTest, DuplicateIdsWithinOneAppendAreInvalidArgument) {
-  absl::StatusOr<AppendResult> r = log().Append(
-      "acct", ExpectedVersion::Any(), {MakeEvent("a"), MakeEvent("b"), MakeEvent("a")});
+  absl::StatusOr<AppendResult> r = log().Append("acct", ExpectedVersion::Any(),
+                                                {MakeEvent("a"), MakeEvent("b"), MakeEvent("a")});
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
   EXPECT_TRUE(absl::StrContains(r.status().message(), "event_id")) << r.status();
 }
@@ -275,10 +273,9 @@ TEST_F(AppendTest, FailedOccAppendWritesNothing) {
   const LogSnapshot before = TakeSnapshot(log(), {"acct", "new"});
   EXPECT_EQ(log().Append("acct", ExpectedVersion::Exact(1), {MakeEvent("n-1")}).status().code(),
             absl::StatusCode::kAborted);
-  EXPECT_EQ(log().Append("new", ExpectedVersion::StreamExists(), {MakeEvent("n-2")})
-                .status()
-                .code(),
-            absl::StatusCode::kAborted);
+  EXPECT_EQ(
+      log().Append("new", ExpectedVersion::StreamExists(), {MakeEvent("n-2")}).status().code(),
+      absl::StatusCode::kAborted);
   ExpectUnchanged(before, TakeSnapshot(log(), {"acct", "new"}));
   // The rejected ids were not taken: they can be used elsewhere.
   KAM_EXPECT_OK(log().Append("elsewhere", ExpectedVersion::Any(),
@@ -319,8 +316,7 @@ TEST_F(AppendTest, ConflictingReuseAppendWritesNothing) {
       log().Append("new", ExpectedVersion::Any(), {MakeEvent("fresh-1"), MakeEvent("s-1")});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists) << r.status();
   ExpectUnchanged(before, TakeSnapshot(log(), {"acct", "new"}));
-  KAM_EXPECT_OK(
-      log().Append("elsewhere", ExpectedVersion::Any(), {MakeEvent("fresh-1", "other")}));
+  KAM_EXPECT_OK(log().Append("elsewhere", ExpectedVersion::Any(), {MakeEvent("fresh-1", "other")}));
 }
 
 // --- recorded_at. ---

@@ -65,8 +65,7 @@ pid_t SpawnChild(const std::string& role, const std::string& directory, int fd) 
   // Everything the child needs is built before fork: after it, in a process
   // with threads, only async-signal-safe calls are allowed.
   std::string filter = "--gtest_filter=*";
-  if (const ::testing::TestInfo* test =
-          ::testing::UnitTest::GetInstance()->current_test_info()) {
+  if (const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info()) {
     filter = absl::StrCat("--gtest_filter=", test->test_suite_name(), ".", test->name());
   }
   std::vector<std::string> args = {"/proc/self/exe", filter};

@@ -49,7 +49,7 @@ class LineReader {
   std::string buffer_;
 };
 
-#define KAM_REGISTER_CHILD_ROLE(name, fn)                \
+#define KAM_REGISTER_CHILD_ROLE(name, fn)              \
   static const bool kam_child_role_registered_##name = \
       ::kam::eventstore::testing::RegisterChildRole(#name, fn)
 

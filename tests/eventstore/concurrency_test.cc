@@ -203,8 +203,7 @@ TEST_F(ConcurrencyTest, TailingReaderSeesEveryPositionOnceInOrder) {
     uint64_t next = 1;
     while (next <= w.total_events) {
       // The deadline only guards against a hang; it is not what is tested.
-      const uint64_t head =
-          log().WaitForPositionAfter(next - 1, absl::Now() + absl::Seconds(60));
+      const uint64_t head = log().WaitForPositionAfter(next - 1, absl::Now() + absl::Seconds(60));
       if (head < next) {
         ADD_FAILURE() << "no position " << next << " within 60 s; head " << head;
         return;
@@ -223,8 +222,8 @@ TEST_F(ConcurrencyTest, TailingReaderSeesEveryPositionOnceInOrder) {
         seen_ids.push_back(e.event_id);
       }
       if (r->next_position != r->events.back().position + 1) {
-        ADD_FAILURE() << "unfiltered read: next_position " << r->next_position
-                      << " after position " << r->events.back().position;
+        ADD_FAILURE() << "unfiltered read: next_position " << r->next_position << " after position "
+                      << r->events.back().position;
         return;
       }
       next = r->next_position;
@@ -287,10 +286,10 @@ TEST_F(ConcurrencyTest, ExactVersionRaceHasOneWinnerPerVersion) {
       for (int attempt = 0; static_cast<int>(won[t].size()) < kWinsEach && attempt < 100000;
            ++attempt) {
         absl::StatusOr<StreamInfo> info = log().GetStreamInfo("contested");
-        ExpectedVersion expected = info.ok() ? ExpectedVersion::Exact(info->last_version)
-                                             : ExpectedVersion::NoStream();
-        absl::StatusOr<AppendResult> r = log().Append(
-            "contested", expected, {MakeEvent(absl::StrCat("r", t, "-", attempt))});
+        ExpectedVersion expected =
+            info.ok() ? ExpectedVersion::Exact(info->last_version) : ExpectedVersion::NoStream();
+        absl::StatusOr<AppendResult> r =
+            log().Append("contested", expected, {MakeEvent(absl::StrCat("r", t, "-", attempt))});
         if (r.ok()) {
           if (r->first_version != (info.ok() ? info->last_version + 1 : 0)) ++unexpected;
           won[t].push_back(r->first_version);
@@ -335,8 +334,7 @@ void RunWhileLeaderIsHeld(EventLog& log, int n, const std::string& holder_id, Se
     }
   });
   std::thread holder([&] {
-    absl::Status s =
-        log.Append("holder", ExpectedVersion::Any(), {MakeEvent(holder_id)}).status();
+    absl::Status s = log.Append("holder", ExpectedVersion::Any(), {MakeEvent(holder_id)}).status();
     if (!s.ok()) ADD_FAILURE() << s;
   });
   entered.WaitForNotification();
@@ -397,9 +395,8 @@ TEST_F(ConcurrencyTest, ConcurrentConflictingUsesOfOneEventIdRecordOne) {
     }
     ASSERT_NE(winner, -1);
     EXPECT_EQ(log().Head().position, static_cast<uint64_t>(2 * (round + 1)));
-    KAM_ASSERT_OK_AND_ASSIGN(
-        ReadAllResult r, log().ReadAll(results[winner]->first_position, Direction::kForward, 1,
-                                       LogFilter()));
+    KAM_ASSERT_OK_AND_ASSIGN(ReadAllResult r, log().ReadAll(results[winner]->first_position,
+                                                            Direction::kForward, 1, LogFilter()));
     ASSERT_EQ(r.events.size(), 1u);
     EXPECT_EQ(r.events[0].event_id, id);
     EXPECT_EQ(r.events[0].data, absl::StrCat("from sender ", winner));
@@ -475,8 +472,9 @@ TEST_F(ConcurrencyTest, RemovedHeadListenerIsNotRunningAfterRemoveReturns) {
   for (int t = 0; t < 4; ++t) {
     appenders.emplace_back([&, t] {
       for (int i = 0; !stop.load(); ++i) {
-        absl::Status s = log().Append(absl::StrCat("acct-", t), ExpectedVersion::Any(),
-                                      {MakeEvent(absl::StrCat("t", t, "-", i))})
+        absl::Status s = log()
+                             .Append(absl::StrCat("acct-", t), ExpectedVersion::Any(),
+                                     {MakeEvent(absl::StrCat("t", t, "-", i))})
                              .status();
         if (!s.ok()) {
           ADD_FAILURE() << s;
@@ -548,9 +546,10 @@ TEST_F(ConcurrencyTest, ExistingStreamNeverReadsAsMissingDuringAppends) {
   for (int t = 0; t < 4; ++t) {
     appenders.emplace_back([&, t] {
       for (int i = 0; i < 250; ++i) {
-        absl::Status s = log().Append("hot", ExpectedVersion::Any(),
-                                      {MakeEvent(absl::StrCat("hot-", t, "-", i))})
-                             .status();
+        absl::Status s =
+            log()
+                .Append("hot", ExpectedVersion::Any(), {MakeEvent(absl::StrCat("hot-", t, "-", i))})
+                .status();
         if (!s.ok()) ADD_FAILURE() << s;
       }
       --appenders_left;
@@ -596,9 +595,8 @@ TEST_F(ConcurrencyTest, ExistingStreamNeverReadsAsMissingDuringAppends) {
 TEST_F(ConcurrencyTest, WaitForPositionAfterWakesOnAppend) {
   EXPECT_EQ(log().WaitForPositionAfter(0, absl::InfinitePast()), 0u);
   std::atomic<uint64_t> woke_at{0};
-  std::thread waiter([&] {
-    woke_at.store(log().WaitForPositionAfter(0, absl::Now() + absl::Seconds(60)));
-  });
+  std::thread waiter(
+      [&] { woke_at.store(log().WaitForPositionAfter(0, absl::Now() + absl::Seconds(60))); });
   KAM_ASSERT_OK(log().Append("acct", ExpectedVersion::Any(), {MakeEvent("a"), MakeEvent("b")}));
   waiter.join();
   EXPECT_EQ(woke_at.load(), 2u);

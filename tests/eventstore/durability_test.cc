@@ -103,10 +103,9 @@ TEST_F(ReopenTest, RetryAfterReopenReturnsOriginalResult) {
                 .status()
                 .code(),
             absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(log().Append("elsewhere", ExpectedVersion::Any(), {MakeEvent("retry-2")})
-                .status()
-                .code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      log().Append("elsewhere", ExpectedVersion::Any(), {MakeEvent("retry-2")}).status().code(),
+      absl::StatusCode::kAlreadyExists);
   ExpectSameHead(head, log().Head());
 }
 
@@ -117,9 +116,7 @@ TEST_F(ReopenTest, AppendsAfterReopenContinueChainAndVersions) {
 
   ASSERT_NO_FATAL_FAILURE(Reopen());
 
-  EXPECT_EQ(log().Append("acct-1", ExpectedVersion::NoStream(), {MakeEvent("n-0")})
-                .status()
-                .code(),
+  EXPECT_EQ(log().Append("acct-1", ExpectedVersion::NoStream(), {MakeEvent("n-0")}).status().code(),
             absl::StatusCode::kAborted);
   KAM_ASSERT_OK_AND_ASSIGN(
       AppendResult r,
@@ -340,9 +337,9 @@ TEST(DurabilityTest, AcknowledgedAppendsSurviveSigkill) {
                            log->Append(last.stream, ExpectedVersion::Any(), again));
   EXPECT_EQ(retry.first_position, last.first_position);
   EXPECT_EQ(retry.first_version, last.first_version);
-  KAM_ASSERT_OK_AND_ASSIGN(AppendResult fresh,
-                           log->Append("after-crash", ExpectedVersion::NoStream(),
-                                       {MakeEvent("after-crash-1")}));
+  KAM_ASSERT_OK_AND_ASSIGN(
+      AppendResult fresh,
+      log->Append("after-crash", ExpectedVersion::NoStream(), {MakeEvent("after-crash-1")}));
   EXPECT_EQ(fresh.first_position, head.position + 1);
 }
 

@@ -1,6 +1,8 @@
 // Input limits: every violation is InvalidArgument naming the field, and
 // writes nothing.
 
+#include "eventstore/limits.h"
+
 #include <string>
 #include <vector>
 
@@ -8,7 +10,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "eventstore/event_log.h"
-#include "eventstore/limits.h"
 #include "gtest/gtest.h"
 #include "tests/eventstore/test_support.h"
 
@@ -32,9 +33,7 @@ class LimitsTest : public LogTest {
   }
 };
 
-TEST_F(LimitsTest, EmptyStreamNameIsRejected) {
-  ExpectRejected("", {MakeEvent("a")}, "stream");
-}
+TEST_F(LimitsTest, EmptyStreamNameIsRejected) { ExpectRejected("", {MakeEvent("a")}, "stream"); }
 
 TEST_F(LimitsTest, StreamNameOf257BytesIsRejectedAnd256Accepted) {
   ExpectRejected(std::string(257, 's'), {MakeEvent("a")}, "stream");
@@ -51,7 +50,10 @@ TEST_F(LimitsTest, StreamNameWithInvalidUtf8IsRejected) {
 TEST_F(LimitsTest, StreamNameWithControlCharacterIsRejected) {
   ExpectRejected("acct\n1", {MakeEvent("a")}, "stream");
   ExpectRejected("acct\t1", {MakeEvent("a")}, "stream");
-  ExpectRejected(std::string("acct\0" "1", 6), {MakeEvent("a")}, "stream");
+  ExpectRejected(std::string("acct\0"
+                             "1",
+                             6),
+                 {MakeEvent("a")}, "stream");
   ExpectRejected("acct\x7f", {MakeEvent("a")}, "stream");
 }
 
@@ -99,9 +101,7 @@ TEST_F(LimitsTest, TenThousandEventsInOneAppendAreAccepted) {
   EXPECT_EQ(log().Head().position, 10000u);
 }
 
-TEST_F(LimitsTest, EmptyTypeIsRejected) {
-  ExpectRejected("acct", {MakeEvent("a", "")}, "type");
-}
+TEST_F(LimitsTest, EmptyTypeIsRejected) { ExpectRejected("acct", {MakeEvent("a", "")}, "type"); }
 
 TEST_F(LimitsTest, TypeOver256BytesIsRejected) {
   ExpectRejected("acct", {MakeEvent("a", std::string(257, 't'))}, "type");
@@ -111,9 +111,7 @@ TEST_F(LimitsTest, EventIdOver128BytesIsRejected) {
   ExpectRejected("acct", {MakeEvent(std::string(129, 'i'))}, "event_id");
 }
 
-TEST_F(LimitsTest, EmptyAppendIsRejected) {
-  ExpectRejected("acct", {}, "events");
-}
+TEST_F(LimitsTest, EmptyAppendIsRejected) { ExpectRejected("acct", {}, "events"); }
 
 class CustomLimitsTest : public LogTest {
  protected:
@@ -126,9 +124,9 @@ class CustomLimitsTest : public LogTest {
 };
 
 TEST_F(CustomLimitsTest, LimitsFromOptionsAreEnforced) {
-  absl::StatusOr<AppendResult> r = log().Append(
-      "acct", ExpectedVersion::Any(),
-      {MakeEvent("a"), MakeEvent("b"), MakeEvent("c"), MakeEvent("d")});
+  absl::StatusOr<AppendResult> r =
+      log().Append("acct", ExpectedVersion::Any(),
+                   {MakeEvent("a"), MakeEvent("b"), MakeEvent("c"), MakeEvent("d")});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
   r = log().Append("acct-1234", ExpectedVersion::Any(), {MakeEvent("a")});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();

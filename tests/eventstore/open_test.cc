@@ -108,8 +108,7 @@ TEST_F(OpenTest, CreateIfMissingFalseOpensExistingLog) {
   Close();
   RocksDbLogOptions options = Options();
   options.create_if_missing = false;
-  KAM_ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> reopened,
-                           OpenRocksDbLog(log_dir(), options));
+  KAM_ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> reopened, OpenRocksDbLog(log_dir(), options));
   EXPECT_EQ(reopened->Head().position, 1u);
 }
 

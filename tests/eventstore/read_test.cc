@@ -46,9 +46,9 @@ class ReadTest : public LogTest {
     ASSERT_NO_FATAL_FAILURE(LogTest::SetUp());
     for (uint64_t p = 1; p <= kEvents; ++p) {
       clock_.Set(RecordedAtOf(p));
-      KAM_ASSERT_OK(log().Append(kPlan[p - 1].stream, ExpectedVersion::Any(),
-                                 {MakeEvent(absl::StrCat("e", p), kPlan[p - 1].type,
-                                            absl::StrCat("data of ", p))}));
+      KAM_ASSERT_OK(log().Append(
+          kPlan[p - 1].stream, ExpectedVersion::Any(),
+          {MakeEvent(absl::StrCat("e", p), kPlan[p - 1].type, absl::StrCat("data of ", p))}));
     }
   }
 
@@ -175,8 +175,7 @@ TEST_F(ReadTest, ReadStreamOfUnknownStreamIsNotFound) {
 }
 
 TEST_F(ReadTest, ReadAllForwardStopsAtMaxCountWithNextPosition) {
-  KAM_ASSERT_OK_AND_ASSIGN(ReadAllResult r,
-                           log().ReadAll(1, Direction::kForward, 4, LogFilter()));
+  KAM_ASSERT_OK_AND_ASSIGN(ReadAllResult r, log().ReadAll(1, Direction::kForward, 4, LogFilter()));
   EXPECT_EQ(Positions(r.events), (std::vector<uint64_t>{1, 2, 3, 4}));
   EXPECT_EQ(r.next_position, 5u);
   EXPECT_FALSE(r.end_of_log);
@@ -239,8 +238,7 @@ TEST_F(ReadTest, ReadAllFiltersByStreamPrefix) {
   for (const RecordedEvent& e : r.events) EXPECT_TRUE(absl::StartsWith(e.stream, "acct-"));
 
   filter.stream_prefix = "other-";
-  KAM_ASSERT_OK_AND_ASSIGN(ReadAllResult back,
-                           log().ReadAll(0, Direction::kBackward, 100, filter));
+  KAM_ASSERT_OK_AND_ASSIGN(ReadAllResult back, log().ReadAll(0, Direction::kBackward, 100, filter));
   EXPECT_EQ(Positions(back.events), (std::vector<uint64_t>{10, 9, 4}));
   EXPECT_TRUE(back.end_of_log);
 }
@@ -294,8 +292,7 @@ TEST_F(ReadTest, FilteredOutTailCountsAsExamined) {
   EXPECT_EQ(r.next_position, kEvents + 1);
 
   filter.stream_prefix = "acct-10";  // Only position 11 matches.
-  KAM_ASSERT_OK_AND_ASSIGN(ReadAllResult back,
-                           log().ReadAll(0, Direction::kBackward, 100, filter));
+  KAM_ASSERT_OK_AND_ASSIGN(ReadAllResult back, log().ReadAll(0, Direction::kBackward, 100, filter));
   EXPECT_EQ(Positions(back.events), (std::vector<uint64_t>{11}));
   EXPECT_TRUE(back.end_of_log);
   EXPECT_EQ(back.next_position, 0u);

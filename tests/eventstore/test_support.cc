@@ -23,8 +23,7 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-EventData MakeEvent(const std::string& event_id, const std::string& type,
-                    const std::string& data) {
+EventData MakeEvent(const std::string& event_id, const std::string& type, const std::string& data) {
   EventData e;
   e.event_id = event_id;
   e.type = type;
@@ -38,8 +37,7 @@ std::vector<RecordedEvent> ReadWholeLog(const EventLog& log, size_t page) {
   std::vector<RecordedEvent> all;
   uint64_t from = 1;
   for (int round = 0; round < 1000000; ++round) {
-    absl::StatusOr<ReadAllResult> r =
-        log.ReadAll(from, Direction::kForward, page, LogFilter());
+    absl::StatusOr<ReadAllResult> r = log.ReadAll(from, Direction::kForward, page, LogFilter());
     if (!r.ok()) {
       ADD_FAILURE() << "ReadAll(" << from << ") failed: " << r.status();
       return all;
@@ -57,8 +55,7 @@ std::vector<RecordedEvent> ReadWholeLog(const EventLog& log, size_t page) {
   return all;
 }
 
-std::vector<RecordedEvent> ReadWholeStream(const EventLog& log,
-                                           const std::string& stream) {
+std::vector<RecordedEvent> ReadWholeStream(const EventLog& log, const std::string& stream) {
   absl::StatusOr<std::vector<RecordedEvent>> r =
       log.ReadStream(stream, 0, Direction::kForward, 1000000);
   if (absl::IsNotFound(r.status())) return {};

@@ -38,24 +38,21 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
 #define KAM_TEST_CONCAT_INNER_(a, b) a##b
 #define KAM_TEST_CONCAT_(a, b) KAM_TEST_CONCAT_INNER_(a, b)
 
-#define KAM_ASSERT_OK(expr)                                              \
-  do {                                                                   \
-    const ::absl::Status kam_test_status_ =                              \
-        ::kam::eventstore::testing::StatusOf(expr);                      \
-    ASSERT_TRUE(kam_test_status_.ok()) << kam_test_status_.ToString();   \
+#define KAM_ASSERT_OK(expr)                                                             \
+  do {                                                                                  \
+    const ::absl::Status kam_test_status_ = ::kam::eventstore::testing::StatusOf(expr); \
+    ASSERT_TRUE(kam_test_status_.ok()) << kam_test_status_.ToString();                  \
   } while (0)
 
-#define KAM_EXPECT_OK(expr)                                              \
-  do {                                                                   \
-    const ::absl::Status kam_test_status_ =                              \
-        ::kam::eventstore::testing::StatusOf(expr);                      \
-    EXPECT_TRUE(kam_test_status_.ok()) << kam_test_status_.ToString();   \
+#define KAM_EXPECT_OK(expr)                                                             \
+  do {                                                                                  \
+    const ::absl::Status kam_test_status_ = ::kam::eventstore::testing::StatusOf(expr); \
+    EXPECT_TRUE(kam_test_status_.ok()) << kam_test_status_.ToString();                  \
   } while (0)
 
 // Only in functions returning void (it may ASSERT).
 #define KAM_ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  KAM_ASSERT_OK_AND_ASSIGN_IMPL_(            \
-      KAM_TEST_CONCAT_(kam_test_statusor_, __LINE__), lhs, rexpr)
+  KAM_ASSERT_OK_AND_ASSIGN_IMPL_(KAM_TEST_CONCAT_(kam_test_statusor_, __LINE__), lhs, rexpr)
 
 #define KAM_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr)  \
   auto statusor = (rexpr);                                    \
@@ -103,8 +100,7 @@ class FakeClock final : public Clock {
 // Where every FakeClock of the fixtures starts: 2023-11-14T22:13:20Z.
 inline absl::Time FixtureStartTime() { return absl::FromUnixSeconds(1700000000); }
 
-EventData MakeEvent(const std::string& event_id,
-                    const std::string& type = "kam.v1.TestEvent",
+EventData MakeEvent(const std::string& event_id, const std::string& type = "kam.v1.TestEvent",
                     const std::string& data = "payload");
 
 // Every event of the log, read forward in pages; records a failure and
@@ -113,8 +109,7 @@ std::vector<RecordedEvent> ReadWholeLog(const EventLog& log, size_t page = 1000)
 
 // Every event of `stream` from version 0; empty and no failure when the
 // stream has no events.
-std::vector<RecordedEvent> ReadWholeStream(const EventLog& log,
-                                           const std::string& stream);
+std::vector<RecordedEvent> ReadWholeStream(const EventLog& log, const std::string& stream);
 
 // Records a failure per field that differs.
 void ExpectSameEvent(const RecordedEvent& a, const RecordedEvent& b);

@@ -34,9 +34,8 @@ class VerifyTest : public LogTest {
     for (int round = 0; appended < kEvents; ++round) {
       std::vector<EventData> batch;
       for (int j = 0; j <= round % 3 && appended < kEvents; ++j, ++appended) {
-        batch.push_back(
-            MakeEvent(absl::StrCat("e", appended + 1), "kam.v1.Sample",
-                      absl::StrCat("data of ", appended + 1)));
+        batch.push_back(MakeEvent(absl::StrCat("e", appended + 1), "kam.v1.Sample",
+                                  absl::StrCat("data of ", appended + 1)));
       }
       clock_.Advance(absl::Milliseconds(7));
       KAM_ASSERT_OK(log().Append(streams[round % 3], ExpectedVersion::Any(), batch));
@@ -68,18 +67,28 @@ TEST(CanonicalEncodingTest, CanonicalBytesFollowTheDocumentedLayout) {
   e.prev_hash = "ignored";
   e.hash = "ignored too";
   const std::string expected = absl::HexStringToBytes(
-      "01"                                  // format
-      "0102030405060708"                    // position
-      "00000001" "73"                       // stream "s"
-      "0000000000000002"                    // version
-      "00000002" "6964"                     // event_id "id"
-      "00000001" "74"                       // type "t"
-      "ffffffffffffffff"                    // occurred_at -1 ns
-      "0000000000000100"                    // recorded_at 256 ns
-      "00000002"                            // two metadata entries, sorted
-      "00000001" "61" "00000001" "31"       // "a" -> "1"
-      "00000001" "62" "00000001" "32"       // "b" -> "2"
-      "00000003" "78797a");                 // data "xyz"
+      "01"                // format
+      "0102030405060708"  // position
+      "00000001"
+      "73"                // stream "s"
+      "0000000000000002"  // version
+      "00000002"
+      "6964"  // event_id "id"
+      "00000001"
+      "74"                // type "t"
+      "ffffffffffffffff"  // occurred_at -1 ns
+      "0000000000000100"  // recorded_at 256 ns
+      "00000002"          // two metadata entries, sorted
+      "00000001"
+      "61"
+      "00000001"
+      "31"  // "a" -> "1"
+      "00000001"
+      "62"
+      "00000001"
+      "32"  // "b" -> "2"
+      "00000003"
+      "78797a");  // data "xyz"
   EXPECT_EQ(Hex(CanonicalBytes(e)), Hex(expected));
 }
 
