@@ -29,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -174,6 +175,11 @@ class EventLog {
                                                 Direction direction,
                                                 size_t max_count,
                                                 const LogFilter& filter) const = 0;
+
+  // The event recorded with `event_id`, or nullopt when there is none (or it
+  // is not yet visible to readers).
+  virtual absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
+      absl::string_view event_id) const = 0;
 
   // NotFound for a stream with no events.
   virtual absl::StatusOr<StreamInfo> GetStreamInfo(

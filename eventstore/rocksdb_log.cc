@@ -118,6 +118,8 @@ class RocksDbLog final : public EventLog {
   absl::StatusOr<ReadAllResult> ReadAll(uint64_t from_position, Direction direction,
                                         size_t max_count,
                                         const LogFilter& filter) const override;
+  absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
+      absl::string_view event_id) const override;
   absl::StatusOr<StreamInfo> GetStreamInfo(absl::string_view stream) const override;
   LogHead Head() const override;
   uint64_t WaitForPositionAfter(uint64_t position, absl::Time deadline) const override;
@@ -225,6 +227,7 @@ void RocksDbLog::CommitGroup(const std::vector<PendingAppend*>& group) {
     state.next_position = head_.position + 1;
     state.prev_hash = head_.hash;
   }
+  const uint64_t first_position = state.next_position;
   // recorded_at never decreases along positions, whatever the clock does.
   state.recorded_at = std::max(clock_.Now(), last_recorded_at_);
   std::vector<PendingAppend*> staged;
@@ -246,6 +249,9 @@ void RocksDbLog::CommitGroup(const std::vector<PendingAppend*>& group) {
   }
   last_recorded_at_ = state.recorded_at;
   Publish(state);
+  if (options_.on_group_commit) {
+    options_.on_group_commit(staged.size(), state.next_position - first_position);
+  }
 }
 
 absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append,
@@ -539,6 +545,13 @@ absl::StatusOr<bool> RocksDbLog::HasVisibleEvent(absl::string_view stream, uint6
   if (s.IsNotFound()) return false;
   KAM_RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("reading stream '", stream, "'")));
   return internal::DecodeU64(position) <= head;
+}
+
+absl::StatusOr<std::optional<RecordedEvent>> RocksDbLog::FindEvent(
+    absl::string_view event_id) const {
+  KAM_ASSIGN_OR_RETURN(std::optional<RecordedEvent> e, EventById(event_id));
+  if (e.has_value() && e->position > head_position()) return std::nullopt;
+  return e;
 }
 
 LogHead RocksDbLog::Head() const {

@@ -15,6 +15,7 @@
 #define KAM_EVENTSTORE_ROCKSDB_LOG_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,13 @@ struct RocksDbLogOptions {
   // Source of recorded_at; nullptr means the system clock. Not owned; must
   // outlive the log.
   const Clock* clock = nullptr;
+
+  // Called by the commit leader after each commit group is durably written
+  // (and, unless unsafe_skip_fsync_on_append, fsynced) and published, with
+  // the group's new appends and events; idempotent retries and refused
+  // appends are not counted. For metrics: it runs on an appending thread
+  // while later appends wait, so it must be fast and must not append.
+  std::function<void(size_t appends, size_t events)> on_group_commit;
 };
 
 // Opens (or creates) the log stored in `directory`.

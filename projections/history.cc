@@ -84,7 +84,9 @@ std::vector<Fact> VisibleFacts(absl::Span<StoredEvent> events, bool consume, abs
     if (axis == TimeAxis::kOccurred && fact.occurred_at > as_of) continue;
     facts.push_back(std::move(fact));
   }
-  if (axis == TimeAxis::kOccurred) {
+  // Streams are mostly recorded in business order already; sorting moves
+  // whole events, so only sort when needed.
+  if (axis == TimeAxis::kOccurred && !std::is_sorted(facts.begin(), facts.end(), BusinessOrder)) {
     std::stable_sort(facts.begin(), facts.end(), BusinessOrder);
   }
   return facts;

@@ -177,7 +177,9 @@ CLI::App* AddRebuildCommand(CLI::App* app, RebuildBenchFlags* flags) {
   command->add_option("--repetitions", flags->repetitions, "as-of queries measured")
       ->check(CLI::Range(1, 100000));
   command->add_option("--json", flags->json_path, "write the results to this JSON file");
-  command->add_option("--dir", flags->dir, "work directory (default: under ./bench-data)");
+  command->add_option("--dir", flags->dir,
+                      "work directory (default: under ./bench-data); a log already there is "
+                      "reused");
   command->add_flag("--keep", flags->keep, "keep the generated data");
   return command;
 }
@@ -190,13 +192,17 @@ absl::Status RunRebuildBench(const RebuildBenchFlags& flags) {
   fields["events"].set_number_value(static_cast<double>(flags.events));
   fields["accounts"].set_number_value(flags.accounts);
 
-  std::printf("kambench rebuild: generating %lld events over %d accounts in %s\n",
-              static_cast<long long>(flags.events), flags.accounts, base.c_str());
   auto start = Clock::now();
-  KAM_ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventLog> log,
-                       GenerateLog(base + "/log", flags.accounts, flags.events, 42));
-  Row("generated and appended (no fsync)", absl::StrFormat("%.1f s", SecondsSince(start)), "");
-  log.reset();  // The raw scan opens the same files read-only.
+  std::unique_ptr<eventstore::EventLog> log;
+  if (std::filesystem::exists(base + "/log/CURRENT")) {
+    std::printf("kambench rebuild: reusing the log in %s/log\n", base.c_str());
+  } else {
+    std::printf("kambench rebuild: generating %lld events over %d accounts in %s\n",
+                static_cast<long long>(flags.events), flags.accounts, base.c_str());
+    KAM_ASSIGN_OR_RETURN(log, GenerateLog(base + "/log", flags.accounts, flags.events, 42));
+    Row("generated and appended (no fsync)", absl::StrFormat("%.1f s", SecondsSince(start)), "");
+    log.reset();  // The raw scan opens the same files read-only.
+  }
 
   uint64_t scanned = 0;
   KAM_ASSIGN_OR_RETURN(double raw, RawScanEventsPerSecond(base + "/log", &scanned));
@@ -248,7 +254,7 @@ absl::Status RunRebuildBench(const RebuildBenchFlags& flags) {
   fields["account_as_of_p99_ms"].set_number_value(latency.p99_ms);
 
   log.reset();
-  if (!flags.keep && flags.dir.empty()) std::filesystem::remove_all(base);
+  if (!flags.keep) std::filesystem::remove_all(flags.dir.empty() ? base : base + "/as-of");
   if (!flags.json_path.empty()) KAM_RETURN_IF_ERROR(WriteJson(flags.json_path, report));
   return absl::OkStatus();
 }
