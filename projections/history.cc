@@ -132,9 +132,11 @@ AccountHistory SelectHistoryImpl(absl::string_view account_id, absl::Span<Stored
     history.position = e.position;
   }
   history.facts = VisibleFacts(events, consume, as_of, axis);
-  // The catalog is shared and small: always copied.
-  std::vector<StoredEvent> catalog_copy(catalog.begin(), catalog.end());
-  history.catalog = VisibleFacts(absl::MakeSpan(catalog_copy), true, as_of, axis);
+  // The catalog is shared: read, never consumed (the const_cast only lets
+  // both paths share one loop).
+  history.catalog = VisibleFacts(
+      absl::Span<StoredEvent>(const_cast<StoredEvent*>(catalog.data()), catalog.size()), false,
+      as_of, axis);
   return history;
 }
 

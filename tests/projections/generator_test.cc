@@ -493,6 +493,10 @@ class RecordingLog : public eventstore::EventLog {
                                                     const eventstore::LogFilter&) const override {
     return absl::UnimplementedError("ReadAll");
   }
+  absl::StatusOr<std::optional<eventstore::RecordedEvent>> FindEvent(
+      absl::string_view) const override {
+    return absl::UnimplementedError("not used by GenerateIntoLog");
+  }
   absl::StatusOr<eventstore::StreamInfo> GetStreamInfo(absl::string_view) const override {
     return absl::UnimplementedError("GetStreamInfo");
   }
