@@ -128,13 +128,14 @@ absl::StatusOr<std::vector<AccountAbc>> AccountViews::AbcRanking(const ViewTime&
 
 absl::StatusOr<kam::v1::AccountView> AccountViews::ViewOf(
     absl::string_view account_id, absl::Time as_of, TimeAxis axis, const Ranking& ranking,
-    const std::vector<StoredEvent>& catalog) const {
+    const std::vector<Fact>& catalog) const {
   KAM_ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
                        store_->LoadStream(AccountStream(account_id)));
   if (events.empty()) {
     return absl::NotFoundError(absl::StrCat("account '", account_id, "' does not exist"));
   }
-  AccountHistory history = SelectHistory(account_id, std::move(events), catalog, as_of, axis);
+  AccountHistory history =
+      SelectHistoryWithCatalog(account_id, std::move(events), catalog, as_of, axis);
   auto it = ranking.index.find(account_id);
   kam::v1::AbcClass abc_class = it == ranking.index.end() ? kam::v1::ABC_CLASS_C
                                                           : ranking.accounts[it->second].abc_class;
@@ -152,12 +153,24 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::GetAccount(absl::string_view 
                                                               const ViewTime& when) const {
   const absl::Time as_of = Resolve(when);
   std::shared_ptr<const Ranking> ranking = RankingAt(as_of, when.axis);
-  std::vector<StoredEvent> catalog;
+  return ViewOf(account_id, as_of, when.axis, *ranking, CatalogFacts(as_of, when.axis));
+}
+
+std::vector<Fact> AccountViews::CatalogFacts(absl::Time as_of, TimeAxis axis) const {
+  std::vector<Fact> facts;
   {
     absl::MutexLock lock(&mu_);
-    catalog = catalog_;
+    facts = SelectCatalog(catalog_, as_of, axis);
   }
-  return ViewOf(account_id, as_of, when.axis, *ranking, catalog);
+  // Only launches inside the opportunity window can matter to a view; every
+  // account gets a copy, so keep it short.
+  const absl::Duration window = Days(rules_.opportunity_window_days);
+  facts.erase(std::remove_if(facts.begin(), facts.end(),
+                             [&](const Fact& f) {
+                               return !InTrailingWindow(f.occurred_at, as_of, window);
+                             }),
+              facts.end());
+  return facts;
 }
 
 absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccounts(
@@ -168,11 +181,7 @@ absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccounts(
 absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccountsAt(
     absl::Time as_of, TimeAxis axis) const {
   std::shared_ptr<const Ranking> ranking = RankingAt(as_of, axis);
-  std::vector<StoredEvent> catalog;
-  {
-    absl::MutexLock lock(&mu_);
-    catalog = catalog_;
-  }
+  const std::vector<Fact> catalog = CatalogFacts(as_of, axis);
   KAM_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->AccountIds());
   // Accounts are independent: evaluate them on every core, in contiguous
   // slices so the result stays in account id order.

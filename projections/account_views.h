@@ -90,7 +90,8 @@ class AccountViews {
                                                                    TimeAxis axis) const;
   absl::StatusOr<kam::v1::AccountView> ViewOf(absl::string_view account_id, absl::Time as_of,
                                               TimeAxis axis, const Ranking& ranking,
-                                              const std::vector<StoredEvent>& catalog) const;
+                                              const std::vector<Fact>& catalog) const;
+  std::vector<Fact> CatalogFacts(absl::Time as_of, TimeAxis axis) const;
 
   const ProjectionStore* const store_;
   const Rules rules_;

@@ -156,4 +156,21 @@ AccountHistory SelectHistory(absl::string_view account_id, std::vector<StoredEve
   return SelectHistoryImpl(account_id, absl::MakeSpan(events), true, catalog, as_of, axis);
 }
 
+std::vector<Fact> SelectCatalog(absl::Span<const StoredEvent> catalog, absl::Time as_of,
+                                TimeAxis axis) {
+  return VisibleFacts(
+      absl::Span<StoredEvent>(const_cast<StoredEvent*>(catalog.data()), catalog.size()), false,
+      as_of, axis);
+}
+
+AccountHistory SelectHistoryWithCatalog(absl::string_view account_id,
+                                        std::vector<StoredEvent>&& events,
+                                        std::vector<Fact> catalog_facts, absl::Time as_of,
+                                        TimeAxis axis) {
+  AccountHistory history =
+      SelectHistoryImpl(account_id, absl::MakeSpan(events), true, {}, as_of, axis);
+  history.catalog = std::move(catalog_facts);
+  return history;
+}
+
 }  // namespace kam::projections

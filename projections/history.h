@@ -57,6 +57,15 @@ AccountHistory SelectHistory(absl::string_view account_id, std::vector<StoredEve
                              absl::Span<const StoredEvent> catalog, absl::Time as_of,
                              TimeAxis axis);
 
+// The catalog's facts at (as_of, axis), for SelectHistoryWithCatalog: select them
+// once when many accounts are evaluated at the same time.
+std::vector<Fact> SelectCatalog(absl::Span<const StoredEvent> catalog, absl::Time as_of,
+                                TimeAxis axis);
+AccountHistory SelectHistoryWithCatalog(absl::string_view account_id,
+                                        std::vector<StoredEvent>&& events,
+                                        std::vector<Fact> catalog_facts, absl::Time as_of,
+                                        TimeAxis axis);
+
 }  // namespace kam::projections
 
 #endif  // KAM_PROJECTIONS_HISTORY_H_

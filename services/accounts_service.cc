@@ -1,0 +1,460 @@
+#include "services/accounts_service.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "eventstore/canonical_encoding.h"
+#include "eventstore/limits.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "projections/command_validation.h"
+#include "projections/history.h"
+#include "projections/projection_store.h"
+#include "services/conversions.h"
+#include "services/grpc_status.h"
+
+namespace kam::services {
+
+// A request on its way to the log, and its outcome.
+struct AccountsService::Command {
+  const kam::v1::RecordRequest* request = nullptr;
+  std::string stream;
+  eventstore::EventData data;
+  // The outcome: OK with `recorded`, or why the request was refused.
+  absl::Status status;
+  kam::v1::RecordResponse recorded;
+};
+
+// The validation state of one stream and the version it reflects.
+struct AccountsService::StreamSlot {
+  absl::Mutex mu;
+  projections::RecordedState state ABSL_GUARDED_BY(mu);
+  // Versions below it are folded into `state` (or were not AccountEvents).
+  uint64_t next_version ABSL_GUARDED_BY(mu) = 0;
+  // Events of `state`, as last counted into the cache's total.
+  std::atomic<size_t> counted{0};
+
+  void Reset() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    state = projections::RecordedState();
+    next_version = 0;
+  }
+};
+
+// The slots of the streams recently recorded in, sharded so that looking one
+// up never waits for another account's work. Slots not in use are dropped
+// once the cached events exceed kMaxCachedEvents.
+class AccountsService::StreamCache {
+ public:
+  std::shared_ptr<StreamSlot> Get(const std::string& stream) {
+    Shard& shard = shards_[absl::Hash<std::string>()(stream) % kShards];
+    absl::MutexLock lock(&shard.mu);
+    std::shared_ptr<StreamSlot>& slot = shard.slots[stream];
+    if (slot == nullptr) {
+      slot = std::make_shared<StreamSlot>();
+      if (total_.load(std::memory_order_relaxed) > kMaxCachedEvents) EvictIdle(shard, stream);
+    }
+    return shard.slots[stream];
+  }
+
+  // Brings the cache's total up to date with the slot's state.
+  void Count(StreamSlot* slot, size_t events) {
+    const size_t before = slot->counted.exchange(events);
+    total_.fetch_add(events - before);  // Wraps correctly when shrinking.
+  }
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    absl::Mutex mu;
+    absl::flat_hash_map<std::string, std::shared_ptr<StreamSlot>> slots ABSL_GUARDED_BY(mu);
+  };
+
+  // A slot held only by the map is in use by no one, and no one can take it
+  // while the shard is locked.
+  void EvictIdle(Shard& shard, const std::string& keep) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+    for (auto it = shard.slots.begin(); it != shard.slots.end();) {
+      if (total_.load(std::memory_order_relaxed) <= kMaxCachedEvents) break;
+      if (it->second.use_count() == 1 && it->first != keep) {
+        total_.fetch_sub(it->second->counted.load());
+        shard.slots.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  std::array<Shard, kShards> shards_;
+  std::atomic<size_t> total_{0};
+};
+
+namespace {
+
+using Command = AccountsService::Command;
+
+// "rq-" + 32 hex digits of SHA-256(stream || '\0' || request_id): streams
+// hold no control characters, so the input is unambiguous.
+std::string RequestEventId(absl::string_view stream, absl::string_view request_id) {
+  const std::string digest =
+      eventstore::ChainHash("", absl::StrCat(stream, std::string(1, '\0'), request_id));
+  return absl::StrCat("rq-", absl::BytesToHexString(digest).substr(0, 32));
+}
+
+// The same event always gives the same bytes, so a retry matches the stored
+// data exactly.
+std::string DeterministicBytes(const kam::v1::AccountEvent& event) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream output(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&output);
+  coded.SetSerializationDeterministic(true);
+  event.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return bytes;
+}
+
+// The checks that need neither the log nor the state; fills the command.
+absl::Status PrepareCommand(const kam::v1::RecordRequest& request, Command* command) {
+  command->request = &request;
+  if (request.request_id().empty()) {
+    return absl::InvalidArgumentError(
+        "request_id: required: one id per intended fact (a UUID or an import line key); a "
+        "retry with the same id returns the first result");
+  }
+  if (request.request_id().size() > AccountsService::kMaxRequestIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request_id: ", request.request_id().size(), " bytes, more than the limit of ",
+        AccountsService::kMaxRequestIdBytes));
+  }
+  const std::string type = projections::EventTypeOf(request.event());
+  if (type.empty()) {
+    return absl::InvalidArgumentError(
+        "event: no event kind is set; set exactly one of the kinds of kam.v1.AccountEvent "
+        "(account_opened, contact_added, ..., event_retracted)");
+  }
+  const eventstore::Limits limits;
+  command->stream = request.account_id().empty()
+                        ? std::string(projections::kCatalogStream)
+                        : projections::AccountStream(request.account_id());
+  if (!request.account_id().empty() &&
+      !eventstore::ValidateStreamName(command->stream, limits).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "account_id: must be 1-", limits.max_stream_name_bytes - command->stream.size() +
+                                      request.account_id().size(),
+        " bytes of UTF-8 without control characters"));
+  }
+  eventstore::EventData& data = command->data;
+  data.event_id = RequestEventId(command->stream, request.request_id());
+  data.type = type;
+  data.data = DeterministicBytes(request.event());
+  data.metadata["request_id"] = request.request_id();
+  data.occurred_at = FromProto(request.event().occurred_at());
+  absl::Status fits = eventstore::ValidateAppend(command->stream, {data}, limits);
+  if (!fits.ok()) return absl::InvalidArgumentError(absl::StrCat("event: ", fits.message()));
+  return absl::OkStatus();
+}
+
+bool SameContent(const eventstore::RecordedEvent& stored, const Command& command) {
+  const eventstore::EventData& data = command.data;
+  return stored.stream == command.stream && stored.type == data.type &&
+         stored.data == data.data && stored.occurred_at == data.occurred_at &&
+         stored.metadata == data.metadata;
+}
+
+kam::v1::RecordResponse ResponseFor(const eventstore::RecordedEvent& stored) {
+  kam::v1::RecordResponse response;
+  response.set_event_id(stored.event_id);
+  response.set_version(stored.version);
+  response.set_position(stored.position);
+  return response;
+}
+
+absl::Status RequestIdReused(const Command& command, const eventstore::RecordedEvent& stored) {
+  return absl::AlreadyExistsError(absl::StrCat(
+      "request_id: '", command.request->request_id(), "' was already used for another event (",
+      stored.type, " at version ", stored.version, " of stream '", stored.stream,
+      "'); use a new request_id for a new fact"));
+}
+
+bool IsConflict(const absl::Status& status) {
+  return absl::IsAborted(status) || absl::IsAlreadyExists(status);
+}
+
+// A repeated message field's tag and length prefix, at most.
+constexpr size_t kRepeatedFieldOverhead = 6;
+
+const char* TooLargeAdvice() {
+  return " requests were processed: send them again with the same request_ids for their "
+         "results (recorded ones are not recorded twice), and the rest in further calls";
+}
+
+// Runs fn(0) .. fn(n - 1) on up to `max_threads` threads, this one included.
+void ParallelFor(size_t n, size_t max_threads, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < std::min(n, max_threads); ++t) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+}
+
+}  // namespace
+
+AccountsService::AccountsService(Engine* engine, const Authorizer* authorizer,
+                                 const ServiceLimits& limits)
+    : engine_(engine),
+      authorizer_(authorizer),
+      limits_(limits),
+      cache_(std::make_unique<StreamCache>()) {}
+
+AccountsService::~AccountsService() = default;
+
+grpc::Status AccountsService::Record(grpc::ServerContext* context,
+                                     const kam::v1::RecordRequest* request,
+                                     kam::v1::RecordResponse* response) {
+  grpc::Status allowed = authorizer_->Check(*context, Permission::kRecord);
+  if (!allowed.ok()) return allowed;
+  Command command;
+  absl::Status prepared = PrepareCommand(*request, &command);
+  if (!prepared.ok()) return ToGrpcStatus(prepared);
+  Command* one[] = {&command};
+  RecordInStream(one);
+  if (!command.status.ok()) return ToGrpcStatus(command.status);
+  *response = std::move(command.recorded);
+  return grpc::Status::OK;
+}
+
+void AccountsService::RecordInStream(absl::Span<Command* const> commands) {
+  for (int attempt = 1;; ++attempt) {
+    std::shared_ptr<StreamSlot> slot = cache_->Get(commands.front()->stream);
+    absl::MutexLock lock(&slot->mu);
+    const bool done = TryRecordInStream(slot.get(), commands, attempt == kMaxAttempts);
+    cache_->Count(slot.get(), slot->state.size());
+    if (done) return;
+  }
+}
+
+// The caller holds slot->mu.
+absl::Status AccountsService::CatchUp(const std::string& stream, StreamSlot* slot) const
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  constexpr size_t kPage = 1000;
+  for (;;) {
+    absl::StatusOr<std::vector<eventstore::RecordedEvent>> page =
+        engine_->log().ReadStream(stream, slot->next_version, eventstore::Direction::kForward,
+                                  kPage);
+    if (absl::IsNotFound(page.status())) return absl::OkStatus();  // No stream yet.
+    if (!page.ok()) return page.status();
+    for (const eventstore::RecordedEvent& recorded : *page) {
+      // Data that is no AccountEvent (appended through EventStore) is
+      // ignored, as every projection ignores it.
+      absl::StatusOr<projections::StoredEvent> event = projections::DecodeStoredEvent(recorded);
+      if (event.ok()) slot->state.Apply(*event);
+      slot->next_version = recorded.version + 1;
+    }
+    if (page->size() < kPage) return absl::OkStatus();
+  }
+}
+
+namespace {
+
+// What one try decided for one command.
+struct Decision {
+  enum class Kind { kRefused, kRecordedBefore, kAppend, kSameAs } kind = Kind::kRefused;
+  absl::Status status;
+  kam::v1::RecordResponse recorded;
+  size_t same_as = 0;  // kSameAs: the command of this try it repeats.
+};
+
+}  // namespace
+
+// The caller holds slot->mu.
+bool AccountsService::TryRecordInStream(StreamSlot* slot, absl::Span<Command* const> commands,
+                                        bool last_try) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const std::string& stream = commands.front()->stream;
+  const std::string& account_id = commands.front()->request->account_id();
+  if (absl::Status caught_up = CatchUp(stream, slot); !caught_up.ok()) {
+    slot->Reset();
+    for (Command* c : commands) c->status = caught_up;
+    return true;
+  }
+  const absl::Time now = engine_->clock().Now();
+  std::vector<Decision> decisions(commands.size());
+  std::vector<eventstore::EventData> events;
+  std::vector<size_t> appended;  // Index of the command of each event.
+  absl::flat_hash_map<absl::string_view, size_t> in_this_append;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const Command& c = *commands[i];
+    Decision& d = decisions[i];
+    // A request_id repeated within the batch.
+    if (auto it = in_this_append.find(c.data.event_id); it != in_this_append.end()) {
+      const Command& first = *commands[it->second];
+      if (first.data.data == c.data.data && first.data.occurred_at == c.data.occurred_at) {
+        d.kind = Decision::Kind::kSameAs;
+        d.same_as = it->second;
+      } else {
+        d.status = absl::AlreadyExistsError(absl::StrCat(
+            "request_id: '", c.request->request_id(),
+            "' is used twice in this batch for different events; use a new request_id for a "
+            "new fact"));
+      }
+      continue;
+    }
+    // A retry of a recorded request: the first result, not validated again.
+    absl::StatusOr<std::optional<eventstore::RecordedEvent>> stored =
+        engine_->log().FindEvent(c.data.event_id);
+    if (!stored.ok()) {
+      d.status = stored.status();
+      continue;
+    }
+    if (stored->has_value()) {
+      if (SameContent(**stored, c)) {
+        d.kind = Decision::Kind::kRecordedBefore;
+        d.recorded = ResponseFor(**stored);
+      } else {
+        d.status = RequestIdReused(c, **stored);
+      }
+      continue;
+    }
+    const uint64_t next_version = slot->next_version + events.size();
+    if (c.request->has_expected_version() &&
+        (next_version == 0 || next_version - 1 != c.request->expected_version())) {
+      d.status = absl::AbortedError(absl::StrCat(
+          "expected_version: ", c.request->expected_version(), ", but stream '", stream, "' ",
+          next_version == 0 ? std::string("has no events")
+                            : absl::StrCat("is at version ", next_version - 1)));
+      continue;
+    }
+    d.status = projections::ValidateCommand(account_id, slot->state, c.request->event(), now,
+                                            engine_->rules());
+    if (!d.status.ok()) continue;
+    // Later commands of the batch are validated with this one applied.
+    projections::StoredEvent applied;
+    applied.event_id = c.data.event_id;
+    applied.version = next_version;
+    applied.occurred_at = c.data.occurred_at;
+    applied.event = c.request->event();
+    slot->state.Apply(applied);
+    d.kind = Decision::Kind::kAppend;
+    in_this_append.emplace(c.data.event_id, i);
+    appended.push_back(i);
+    events.push_back(c.data);
+  }
+
+  if (!events.empty()) {
+    const eventstore::ExpectedVersion expected =
+        slot->next_version == 0 ? eventstore::ExpectedVersion::NoStream()
+                                : eventstore::ExpectedVersion::Exact(slot->next_version - 1);
+    absl::StatusOr<eventstore::AppendResult> result =
+        engine_->log().Append(stream, expected, events);
+    if (!result.ok()) {
+      // The state holds events that were not recorded.
+      slot->Reset();
+      if (IsConflict(result.status()) && !last_try) return false;
+      for (size_t i : appended) decisions[i].status = result.status();
+      for (size_t i : appended) decisions[i].kind = Decision::Kind::kRefused;
+    } else {
+      slot->next_version = result->last_version + 1;
+      for (size_t k = 0; k < appended.size(); ++k) {
+        kam::v1::RecordResponse& r = decisions[appended[k]].recorded;
+        r.set_event_id(events[k].event_id);
+        r.set_version(result->first_version + k);
+        r.set_position(result->first_position + k);
+      }
+    }
+  }
+
+  for (size_t i = 0; i < commands.size(); ++i) {
+    Decision& d = decisions[i];
+    const Decision& source = d.kind == Decision::Kind::kSameAs ? decisions[d.same_as] : d;
+    const bool recorded = source.kind == Decision::Kind::kAppend ||
+                          source.kind == Decision::Kind::kRecordedBefore;
+    commands[i]->status = recorded ? absl::OkStatus() : source.status;
+    commands[i]->recorded = recorded ? source.recorded : kam::v1::RecordResponse();
+  }
+  return true;
+}
+
+grpc::Status AccountsService::RecordBatch(grpc::ServerContext* context,
+                                          grpc::ServerReader<kam::v1::RecordRequest>* reader,
+                                          kam::v1::RecordBatchResponse* response) {
+  grpc::Status allowed = authorizer_->Check(*context, Permission::kRecord);
+  if (!allowed.ok()) return allowed;
+  std::vector<kam::v1::RecordRequest> chunk;
+  chunk.reserve(kBatchChunk);
+  uint64_t received = 0;
+  size_t response_bytes = 0;
+  kam::v1::RecordRequest request;
+  bool more = true;
+  while (more) {
+    chunk.clear();
+    while (chunk.size() < kBatchChunk && (more = reader->Read(&request))) {
+      if (++received > kMaxBatchRequests) {
+        return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+            "RecordBatch takes at most ", kMaxBatchRequests, " requests per call; the first ",
+            received - 1 - chunk.size(), TooLargeAdvice())));
+      }
+      chunk.push_back(std::move(request));
+    }
+    if (chunk.empty()) break;
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "RecordBatch cancelled by the client");
+    }
+    response_bytes += RecordChunk(chunk, received - chunk.size(), response);
+    // Retries return the same results, so a call whose results outgrow one
+    // message loses nothing: the client sends the requests again in parts.
+    if (response_bytes > static_cast<size_t>(limits_.max_message_bytes)) {
+      return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+          "RecordBatch: the results of ", received, " requests do not fit in one ",
+          limits_.max_message_bytes, "-byte response; the first ", received,
+          TooLargeAdvice())));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+size_t AccountsService::RecordChunk(absl::Span<const kam::v1::RecordRequest> chunk,
+                                    uint64_t first_index, kam::v1::RecordBatchResponse* response) {
+  std::vector<Command> commands(chunk.size());
+  // Each stream's commands in the order sent.
+  absl::flat_hash_map<absl::string_view, size_t> group_of;
+  std::vector<std::vector<Command*>> groups;
+  for (size_t i = 0; i < chunk.size(); ++i) {
+    Command& c = commands[i];
+    c.status = PrepareCommand(chunk[i], &c);
+    if (!c.status.ok()) continue;
+    auto [it, added] = group_of.emplace(c.stream, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(&c);
+  }
+  ParallelFor(groups.size(), kBatchWorkers, [&](size_t g) { RecordInStream(groups[g]); });
+  size_t bytes = 0;
+  for (size_t i = 0; i < chunk.size(); ++i) {
+    kam::v1::RecordResult* result = response->add_results();
+    result->set_index(first_index + i);
+    result->set_request_id(chunk[i].request_id());
+    if (commands[i].status.ok()) {
+      *result->mutable_recorded() = std::move(commands[i].recorded);
+      response->set_accepted(response->accepted() + 1);
+    } else {
+      result->mutable_error()->set_code(static_cast<int32_t>(commands[i].status.code()));
+      result->mutable_error()->set_message(std::string(commands[i].status.message()));
+    }
+    bytes += result->ByteSizeLong() + kRepeatedFieldOverhead;
+  }
+  return bytes;
+}
+
+}  // namespace kam::services

@@ -1,0 +1,41 @@
+#include "services/engine.h"
+
+#include "eventstore/rocksdb_log.h"
+#include "eventstore/status_macros.h"
+#include "projections/rebuild.h"
+
+namespace kam::services {
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  std::unique_ptr<Engine> engine(new Engine());
+  engine->clock_ = options.clock != nullptr ? options.clock : &eventstore::SystemClock();
+  if (options.metrics == nullptr) engine->own_metrics_ = std::make_unique<ServerMetrics>();
+  engine->metrics_ = options.metrics != nullptr ? options.metrics : engine->own_metrics_.get();
+  eventstore::RocksDbLogOptions log_options;
+  log_options.on_group_commit = [metrics = engine->metrics_](size_t appends, size_t events) {
+    metrics->GroupCommitted(appends, events);
+  };
+  log_options.unsafe_skip_fsync_on_append = options.unsafe_skip_fsync_on_append;
+  log_options.clock = engine->clock_;
+  KAM_ASSIGN_OR_RETURN(engine->log_,
+                       eventstore::OpenRocksDbLog(options.data_dir + "/log", log_options));
+  KAM_ASSIGN_OR_RETURN(engine->store_,
+                       projections::OpenCurrentProjections(options.data_dir + "/projections"));
+  engine->views_ = std::make_unique<projections::AccountViews>(engine->store_.get(), options.rules,
+                                                               engine->clock_);
+  KAM_RETURN_IF_ERROR(engine->views_->Load());
+  engine->projector_ = std::make_unique<projections::Projector>(
+      engine->log_.get(), engine->store_.get(), engine->views_->ApplyListener());
+  KAM_RETURN_IF_ERROR(engine->projector_->Start());
+  return engine;
+}
+
+Engine::~Engine() {
+  if (projector_ != nullptr) projector_->Stop();
+  projector_.reset();
+  views_.reset();
+  store_.reset();
+  log_.reset();
+}
+
+}  // namespace kam::services

@@ -1,0 +1,420 @@
+// kam.v1.Audit end to end over loopback: ReplayAccount streams every event
+// with the view right after it (the same view GetAccount gives on the
+// RECORDED axis at that time), bounded by version or time; VerifyLog checks
+// the hash chain; GetLogHead is the log's head. Events are appended to the
+// log directly, as the Accounts service would record them, under a settable
+// clock so that recorded_at is known.
+
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "kam/v1/audit.grpc.pb.h"
+#include "kam/v1/views.grpc.pb.h"
+#include "projections/projection_store.h"
+#include "services/auth.h"
+#include "services/conversions.h"
+#include "tests/services/test_server.h"
+
+namespace kam::services {
+namespace {
+
+const absl::Time kDay0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01.
+
+absl::Time Day(int n) { return kDay0 + absl::Hours(24 * n); }
+
+class SettableClock final : public eventstore::Clock {
+ public:
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void Set(absl::Time t) {
+    absl::MutexLock lock(&mu_);
+    now_ = t;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_ = kDay0;
+};
+
+kam::v1::AccountEvent Opened(const std::string& name) {
+  kam::v1::AccountEvent e;
+  e.mutable_account_opened()->set_name(name);
+  e.mutable_account_opened()->set_kind(kam::v1::ACCOUNT_KIND_PROSPECT);
+  e.mutable_account_opened()->set_account_manager("li");
+  return e;
+}
+
+kam::v1::AccountEvent Contact(const std::string& contact_id) {
+  kam::v1::AccountEvent e;
+  e.mutable_contact_added()->set_contact_id(contact_id);
+  e.mutable_contact_added()->set_name("Zhang");
+  e.mutable_contact_added()->set_role(kam::v1::CONTACT_ROLE_DECISION_MAKER);
+  return e;
+}
+
+kam::v1::AccountEvent Order(const std::string& order_id, int64_t amount) {
+  kam::v1::AccountEvent e;
+  e.mutable_order_placed()->set_order_id(order_id);
+  e.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
+  e.mutable_order_placed()->mutable_amount()->set_currency_code("CNY");
+  return e;
+}
+
+kam::v1::AccountEvent Share(uint32_t percent) {
+  kam::v1::AccountEvent e;
+  e.mutable_purchase_share_assessed()->set_share_percent(percent);
+  e.mutable_purchase_share_assessed()->set_source(kam::v1::SHARE_SOURCE_ESTIMATE);
+  return e;
+}
+
+kam::v1::AccountEvent Visit() {
+  kam::v1::AccountEvent e;
+  e.mutable_visit_recorded()->set_purpose("review");
+  return e;
+}
+
+eventstore::EventData DataOf(kam::v1::AccountEvent event, absl::Time occurred_at) {
+  *event.mutable_occurred_at() = ToProto(occurred_at);
+  eventstore::EventData data;
+  data.type = "kam.v1." +
+              event.GetDescriptor()->FindFieldByNumber(event.kind_case())->message_type()->name();
+  data.data = event.SerializeAsString();
+  data.occurred_at = occurred_at;
+  return data;
+}
+
+class AuditServiceTest : public ::testing::Test {
+ protected:
+  explicit AuditServiceTest(ServerOptions options = ServerOptions())
+      : server_(options, EngineOptionsWithClock()),
+        audit_(server_.Audit()),
+        views_(server_.Views()) {}
+
+  EngineOptions EngineOptionsWithClock() {
+    EngineOptions options;
+    options.clock = &clock_;
+    return options;
+  }
+
+  // Appends `events` to the account's stream in one commit at `recorded_at`
+  // and waits until the views include them; returns the last position.
+  uint64_t AppendAll(const std::string& account, const std::vector<eventstore::EventData>& events,
+                     absl::Time recorded_at) {
+    clock_.Set(recorded_at);
+    auto r = server_.engine().log().Append(projections::AccountStream(account),
+                                           eventstore::ExpectedVersion::Any(), events);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return 0;
+    EXPECT_GE(
+        server_.engine().projector().WaitFor(r->last_position, absl::Now() + absl::Seconds(5)),
+        r->last_position);
+    return r->last_position;
+  }
+  uint64_t Record(const std::string& account, kam::v1::AccountEvent event, absl::Time at) {
+    return AppendAll(account, {DataOf(std::move(event), at)}, at);
+  }
+
+  std::vector<kam::v1::ReplayAccountResponse> Replay(const kam::v1::ReplayAccountRequest& request,
+                                                     grpc::Status* status,
+                                                     const std::string& token = "") {
+    auto context = testing::Context(token);
+    auto reader = audit_->ReplayAccount(context.get(), request);
+    std::vector<kam::v1::ReplayAccountResponse> responses;
+    kam::v1::ReplayAccountResponse response;
+    while (reader->Read(&response)) responses.push_back(response);
+    *status = reader->Finish();
+    return responses;
+  }
+  std::vector<kam::v1::ReplayAccountResponse> ReplayOk(
+      const kam::v1::ReplayAccountRequest& request) {
+    grpc::Status status;
+    auto responses = Replay(request, &status);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return responses;
+  }
+  static kam::v1::ReplayAccountRequest ReplayOf(const std::string& account) {
+    kam::v1::ReplayAccountRequest request;
+    request.set_account_id(account);
+    return request;
+  }
+
+  // acme: opened day 0, a contact day 1, its first order day 2, a share of
+  // 60 % day 3; each recorded when it occurred.
+  void RecordAcme() {
+    Record("acme", Opened("Acme"), Day(0));
+    Record("acme", Contact("c-1"), Day(1));
+    Record("acme", Order("o-1", 5000), Day(2));
+    Record("acme", Share(60), Day(3));
+    clock_.Set(Day(10));
+  }
+
+  SettableClock clock_;  // Before the server, which uses it.
+  testing::TestServer server_;
+  std::unique_ptr<kam::v1::Audit::Stub> audit_;
+  std::unique_ptr<kam::v1::Views::Stub> views_;
+};
+
+// ---------------------------------------------------------------------------
+// ReplayAccount
+
+TEST_F(AuditServiceTest, ReplayYieldsEveryEventWithTheViewAfterIt) {
+  RecordAcme();
+  std::vector<kam::v1::ReplayAccountResponse> replay = ReplayOk(ReplayOf("acme"));
+  ASSERT_EQ(replay.size(), 4u);
+  const std::vector<kam::v1::RelationshipStage> stages = {
+      kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT,
+      kam::v1::RELATIONSHIP_STAGE_INITIAL_COOPERATION,
+      kam::v1::RELATIONSHIP_STAGE_STABLE_COOPERATION};
+  for (size_t i = 0; i < replay.size(); ++i) {
+    const auto& r = replay[i];
+    EXPECT_EQ(r.event().version(), i);
+    EXPECT_EQ(r.event().stream(), "account-acme");
+    EXPECT_EQ(r.event().hash().size(), 32u);
+    EXPECT_EQ(FromProto(r.event().recorded_at()), Day(static_cast<int>(i)));
+    ASSERT_TRUE(r.has_view_after()) << i;
+    EXPECT_EQ(r.view_after().version(), i);
+    EXPECT_EQ(r.view_after().position(), r.event().position());
+    EXPECT_EQ(r.view_after().time_axis(), kam::v1::TIME_AXIS_RECORDED);
+    EXPECT_EQ(FromProto(r.view_after().as_of()), Day(static_cast<int>(i)));
+    EXPECT_EQ(r.view_after().stage(), stages[i]) << i;
+  }
+  EXPECT_TRUE(replay[0].account_event().has_account_opened());
+  EXPECT_TRUE(replay[1].account_event().has_contact_added());
+  EXPECT_EQ(replay[0].view_after().contacts_size(), 0);
+  EXPECT_EQ(replay[1].view_after().contacts_size(), 1);
+  // The stage changed to INITIAL_COOPERATION right after the first order.
+  EXPECT_TRUE(replay[2].account_event().has_order_placed());
+  ASSERT_EQ(replay[2].view_after().stage_history_size(), 2);
+  EXPECT_EQ(replay[2].view_after().stage_history(1).caused_by_event_id(),
+            replay[2].event().event_id());
+  EXPECT_EQ(replay[3].view_after().stage_history_size(), 3);
+}
+
+TEST_F(AuditServiceTest, ReplayedViewsAreTheViewsOnTheRecordedAxis) {
+  // beta's revenue makes acme's ABC class move as acme's orders arrive.
+  Record("beta", Opened("Beta"), Day(0));
+  Record("beta", Order("o-1", 1000), Day(1));
+  Record("acme", Opened("Acme"), Day(2));
+  Record("acme", Order("o-1", 10), Day(3));
+  Record("acme", Order("o-2", 5000), Day(4));
+  clock_.Set(Day(10));
+
+  std::vector<kam::v1::ReplayAccountResponse> replay = ReplayOk(ReplayOf("acme"));
+  ASSERT_EQ(replay.size(), 3u);
+  EXPECT_EQ(replay[0].view_after().abc_class(), kam::v1::ABC_CLASS_C);
+  EXPECT_EQ(replay[1].view_after().abc_class(), kam::v1::ABC_CLASS_C);
+  EXPECT_EQ(replay[2].view_after().abc_class(), kam::v1::ABC_CLASS_A);
+  for (const auto& r : replay) {
+    kam::v1::GetAccountRequest request;
+    request.set_account_id("acme");
+    *request.mutable_as_of() = r.event().recorded_at();
+    request.set_time_axis(kam::v1::TIME_AXIS_RECORDED);
+    kam::v1::AccountView view;
+    ASSERT_TRUE(views_->GetAccount(testing::Context().get(), request, &view).ok());
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(view, r.view_after()))
+        << "at version " << r.event().version() << ":\n"
+        << view.DebugString() << "\nreplayed:\n"
+        << r.view_after().DebugString();
+  }
+}
+
+TEST_F(AuditServiceTest, ReplayStopsAtToVersion) {
+  RecordAcme();
+  kam::v1::ReplayAccountRequest request = ReplayOf("acme");
+  request.set_to_version(1);
+  std::vector<kam::v1::ReplayAccountResponse> replay = ReplayOk(request);
+  ASSERT_EQ(replay.size(), 2u);
+  EXPECT_EQ(replay.back().event().version(), 1u);
+  request.set_to_version(0);
+  EXPECT_EQ(ReplayOk(request).size(), 1u);
+  request.set_to_version(99);
+  EXPECT_EQ(ReplayOk(request).size(), 4u);
+}
+
+TEST_F(AuditServiceTest, ReplayStopsAtAsOf) {
+  RecordAcme();
+  kam::v1::ReplayAccountRequest request = ReplayOf("acme");
+  *request.mutable_as_of() = ToProto(Day(2));  // Inclusive.
+  std::vector<kam::v1::ReplayAccountResponse> replay = ReplayOk(request);
+  ASSERT_EQ(replay.size(), 3u);
+  EXPECT_EQ(replay.back().view_after().stage(), kam::v1::RELATIONSHIP_STAGE_INITIAL_COOPERATION);
+  *request.mutable_as_of() = ToProto(Day(1) + absl::Hours(12));
+  EXPECT_EQ(ReplayOk(request).size(), 2u);
+  *request.mutable_as_of() = ToProto(Day(-1));
+  EXPECT_EQ(ReplayOk(request).size(), 0u);
+}
+
+TEST_F(AuditServiceTest, ReplayErrors) {
+  RecordAcme();
+  grpc::Status status;
+  EXPECT_TRUE(Replay(ReplayOf("nobody"), &status).empty());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(status.error_message().find("nobody"), std::string::npos);
+
+  EXPECT_TRUE(Replay(ReplayOf(""), &status).empty());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message().rfind("account_id", 0), 0u);
+
+  kam::v1::ReplayAccountRequest bad_time = ReplayOf("acme");
+  bad_time.mutable_as_of()->set_nanos(-5);
+  EXPECT_TRUE(Replay(bad_time, &status).empty());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message().rfind("as_of", 0), 0u);
+}
+
+TEST_F(AuditServiceTest, ReplayPassesOverEventsThatAreNotAccountEvents) {
+  Record("acme", Opened("Acme"), Day(0));
+  eventstore::EventData note;
+  note.type = "example.Note";
+  note.data = "not an AccountEvent";
+  note.occurred_at = Day(1);
+  AppendAll("acme", {note}, Day(1));
+  Record("acme", Order("o-1", 5000), Day(2));
+
+  std::vector<kam::v1::ReplayAccountResponse> replay = ReplayOk(ReplayOf("acme"));
+  ASSERT_EQ(replay.size(), 3u);
+  EXPECT_EQ(replay[1].event().type(), "example.Note");
+  EXPECT_FALSE(replay[1].has_account_event());
+  ASSERT_TRUE(replay[1].has_view_after());
+  EXPECT_EQ(replay[1].view_after().version(), 0u);  // The view is as it was.
+  EXPECT_EQ(replay[2].view_after().stage(), kam::v1::RELATIONSHIP_STAGE_INITIAL_COOPERATION);
+}
+
+TEST_F(AuditServiceTest, ReplayStreamsLongStreamsInOrder) {
+  // More events than one read batch, recorded in two commits.
+  Record("acme", Opened("Acme"), Day(0));
+  std::vector<eventstore::EventData> visits;
+  for (int i = 0; i < 700; ++i) visits.push_back(DataOf(Visit(), Day(1)));
+  AppendAll("acme", visits, Day(1));
+  Record("acme", Order("o-1", 5000), Day(2));
+
+  std::vector<kam::v1::ReplayAccountResponse> replay = ReplayOk(ReplayOf("acme"));
+  ASSERT_EQ(replay.size(), 702u);
+  for (size_t i = 0; i < replay.size(); ++i) {
+    ASSERT_EQ(replay[i].event().version(), i);
+    ASSERT_EQ(replay[i].view_after().version(), i);
+  }
+  EXPECT_EQ(replay.back().view_after().stage(), kam::v1::RELATIONSHIP_STAGE_INITIAL_COOPERATION);
+}
+
+// ---------------------------------------------------------------------------
+// VerifyLog and GetLogHead
+
+TEST_F(AuditServiceTest, VerifyLogOfAGoodLog) {
+  RecordAcme();
+  const eventstore::LogHead head = server_.engine().log().Head();
+  ASSERT_EQ(head.position, 4u);
+
+  kam::v1::VerifyLogResponse whole;
+  ASSERT_TRUE(audit_->VerifyLog(testing::Context().get(), {}, &whole).ok());
+  EXPECT_TRUE(whole.ok());
+  EXPECT_EQ(whole.checked(), 4u);
+  EXPECT_EQ(whole.last_position(), head.position);
+  EXPECT_EQ(whole.head_hash(), head.hash);
+  EXPECT_EQ(whole.first_bad_position(), 0u);
+  EXPECT_TRUE(whole.problem().empty());
+
+  kam::v1::VerifyLogRequest range;
+  range.set_from_position(2);
+  range.set_to_position(3);
+  kam::v1::VerifyLogResponse part;
+  ASSERT_TRUE(audit_->VerifyLog(testing::Context().get(), range, &part).ok());
+  EXPECT_TRUE(part.ok());
+  EXPECT_EQ(part.checked(), 2u);
+  EXPECT_EQ(part.last_position(), 3u);
+  auto third = server_.engine().log().ReadAll(3, eventstore::Direction::kForward, 1, {});
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(part.head_hash(), third->events.at(0).hash);
+
+  range.set_to_position(1000);  // Beyond the head: the head.
+  ASSERT_TRUE(audit_->VerifyLog(testing::Context().get(), range, &part).ok());
+  EXPECT_EQ(part.checked(), 3u);
+  EXPECT_EQ(part.head_hash(), head.hash);
+
+  range.set_from_position(3);
+  range.set_to_position(2);
+  EXPECT_EQ(audit_->VerifyLog(testing::Context().get(), range, &part).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  range.set_from_position(9);
+  range.set_to_position(0);
+  EXPECT_EQ(audit_->VerifyLog(testing::Context().get(), range, &part).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AuditServiceTest, VerifyAndHeadOfAnEmptyLog) {
+  kam::v1::VerifyLogResponse verify;
+  ASSERT_TRUE(audit_->VerifyLog(testing::Context().get(), {}, &verify).ok());
+  EXPECT_TRUE(verify.ok());
+  EXPECT_EQ(verify.checked(), 0u);
+  EXPECT_EQ(verify.last_position(), 0u);
+  EXPECT_EQ(verify.head_hash(), std::string(32, '\0'));
+
+  kam::v1::GetLogHeadResponse head;
+  ASSERT_TRUE(audit_->GetLogHead(testing::Context().get(), {}, &head).ok());
+  EXPECT_EQ(head.position(), 0u);
+  EXPECT_EQ(head.hash(), std::string(32, '\0'));
+  EXPECT_FALSE(head.has_recorded_at());
+}
+
+TEST_F(AuditServiceTest, GetLogHeadIsTheLogsHead) {
+  RecordAcme();
+  const eventstore::LogHead expected = server_.engine().log().Head();
+  kam::v1::GetLogHeadResponse head;
+  ASSERT_TRUE(audit_->GetLogHead(testing::Context().get(), {}, &head).ok());
+  EXPECT_EQ(head.position(), expected.position);
+  EXPECT_EQ(head.hash(), expected.hash);
+  EXPECT_EQ(FromProto(head.recorded_at()), expected.recorded_at);
+  EXPECT_EQ(FromProto(head.recorded_at()), Day(3));
+}
+
+// ---------------------------------------------------------------------------
+// Authorization
+
+class AuditAuthTest : public AuditServiceTest {
+ protected:
+  static ServerOptions Options() {
+    const std::string path = absl::StrCat(::testing::TempDir(), "audit_tokens_", getpid(), ".txt");
+    std::ofstream out(path);
+    out << TokenHash("auditor-token") << " auditor\n" << TokenHash("reader-token") << " reader\n";
+    ServerOptions options;
+    options.tokens_file = path;
+    return options;
+  }
+  AuditAuthTest() : AuditServiceTest(Options()) {}
+};
+
+TEST_F(AuditAuthTest, OnlyAuditorsAudit) {
+  RecordAcme();
+  grpc::Status status;
+  EXPECT_EQ(Replay(ReplayOf("acme"), &status, "auditor-token").size(), 4u);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  kam::v1::GetLogHeadResponse head;
+  EXPECT_TRUE(audit_->GetLogHead(testing::Context("auditor-token").get(), {}, &head).ok());
+
+  for (auto [token, code] :
+       {std::pair<std::string, grpc::StatusCode>{"", grpc::StatusCode::UNAUTHENTICATED},
+        {"reader-token", grpc::StatusCode::PERMISSION_DENIED}}) {
+    EXPECT_TRUE(Replay(ReplayOf("acme"), &status, token).empty());
+    EXPECT_EQ(status.error_code(), code);
+    kam::v1::VerifyLogResponse verify;
+    EXPECT_EQ(audit_->VerifyLog(testing::Context(token).get(), {}, &verify).error_code(), code);
+    EXPECT_EQ(verify.checked(), 0u);
+    kam::v1::GetLogHeadResponse refused;
+    EXPECT_EQ(audit_->GetLogHead(testing::Context(token).get(), {}, &refused).error_code(), code);
+    EXPECT_EQ(refused.position(), 0u);
+  }
+}
+
+}  // namespace
+}  // namespace kam::services
