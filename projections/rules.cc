@@ -778,20 +778,6 @@ void FillParetoCurve(const std::vector<kam::v1::AccountView>& views, const Rules
   }
 }
 
-std::vector<kam::v1::AttentionReason> AttentionReasonsOf(const kam::v1::AccountView& view) {
-  std::vector<kam::v1::AttentionReason> reasons;
-  if (view.value_segment() == kam::v1::VALUE_SEGMENT_EII) {
-    reasons.push_back(kam::v1::ATTENTION_REASON_VALUE_SEGMENT_EII);
-  }
-  if (view.risk().level() == kam::v1::RISK_LEVEL_HIGH) {
-    reasons.push_back(kam::v1::ATTENTION_REASON_HIGH_RISK);
-  }
-  if (view.opportunities_size() > 0) {
-    reasons.push_back(kam::v1::ATTENTION_REASON_OPEN_OPPORTUNITIES);
-  }
-  return reasons;
-}
-
 kam::v1::AttentionItem AttentionItemOf(const kam::v1::AccountView& view,
                                        const std::vector<kam::v1::AttentionReason>& reasons) {
   kam::v1::AttentionItem item;
@@ -839,6 +825,20 @@ void FillAttention(const std::vector<kam::v1::AccountView>& views, uint32_t max_
 }
 
 }  // namespace
+
+std::vector<kam::v1::AttentionReason> AttentionReasonsOf(const kam::v1::AccountView& view) {
+  std::vector<kam::v1::AttentionReason> reasons;
+  if (view.value_segment() == kam::v1::VALUE_SEGMENT_EII) {
+    reasons.push_back(kam::v1::ATTENTION_REASON_VALUE_SEGMENT_EII);
+  }
+  if (view.risk().level() == kam::v1::RISK_LEVEL_HIGH) {
+    reasons.push_back(kam::v1::ATTENTION_REASON_HIGH_RISK);
+  }
+  if (view.opportunities_size() > 0) {
+    reasons.push_back(kam::v1::ATTENTION_REASON_OPEN_OPPORTUNITIES);
+  }
+  return reasons;
+}
 
 kam::v1::Portfolio BuildPortfolio(const std::vector<kam::v1::AccountView>& views,
                                   const Rules& rules, const PortfolioOptions& options) {

@@ -231,6 +231,11 @@ struct PortfolioOptions {
 // descending, revenue descending, account id; each with its reasons."
 // `views` are every account that exists at as_of, built with the same rules
 // (their abc_class already set).
+// "The accounts that need attention first: EII, then HIGH risk, then open
+// opportunities": the reasons that hold for one account, highest precedence
+// first; empty when it needs none.
+std::vector<kam::v1::AttentionReason> AttentionReasonsOf(const kam::v1::AccountView& view);
+
 kam::v1::Portfolio BuildPortfolio(const std::vector<kam::v1::AccountView>& views,
                                   const Rules& rules, const PortfolioOptions& options);
 

@@ -357,8 +357,10 @@ bool AccountsService::TryRecordInStream(StreamSlot* slot, absl::Span<Command* co
     const eventstore::ExpectedVersion expected =
         slot->next_version == 0 ? eventstore::ExpectedVersion::NoStream()
                                 : eventstore::ExpectedVersion::Exact(slot->next_version - 1);
+    const absl::Time start = absl::Now();
     absl::StatusOr<eventstore::AppendResult> result =
         engine_->log().Append(stream, expected, events);
+    if (result.ok()) engine_->metrics().AppendDone(absl::Now() - start, events.size());
     if (!result.ok()) {
       // The state holds events that were not recorded.
       slot->Reset();

@@ -514,6 +514,9 @@ class EventStoreService::Subscription final
     sent_position_ = response_.next_position();
     caught_up_sent_ = caught_up_sent_ || response_.caught_up();
     service_->subscribe_messages_written_.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t head = log_.Head().position;
+    service_->engine_->metrics().SubscriberLag(head >= sent_position_ ? head + 1 - sent_position_
+                                                                      : 0);
     StartWrite(&response_);
   }
 
@@ -599,10 +602,12 @@ grpc::ServerUnaryReactor* EventStoreService::Append(grpc::CallbackServerContext*
   }
   // The log validates the rest (names the field) and waits for the group
   // commit; a pool thread waits for it, not a gRPC thread.
-  append_pool_->Schedule([this, reactor, request, response, events = std::move(*events)] {
+  append_pool_->Schedule([this, reactor, request, response, events = std::move(*events),
+                          start = absl::Now()] {
     absl::StatusOr<eventstore::AppendResult> result =
         engine_->log().Append(request->stream(), FromProto(request->expected_version()), events);
     if (result.ok()) {
+      engine_->metrics().AppendDone(absl::Now() - start, events.size());
       response->set_first_version(result->first_version);
       response->set_last_version(result->last_version);
       response->set_first_position(result->first_position);
@@ -692,15 +697,21 @@ size_t EventStoreService::subscriber_count() const {
 }
 
 bool EventStoreService::Register(const std::shared_ptr<Subscription>& subscription) {
-  absl::MutexLock lock(&subscriptions_mu_);
-  if (shutting_down_) return false;
-  subscriptions_.emplace(subscription.get(), subscription);
+  {
+    absl::MutexLock lock(&subscriptions_mu_);
+    if (shutting_down_) return false;
+    subscriptions_.emplace(subscription.get(), subscription);
+  }
+  engine_->metrics().SubscriberAdded();
   return true;
 }
 
 void EventStoreService::Unregister(Subscription* subscription) {
-  absl::MutexLock lock(&subscriptions_mu_);
-  subscriptions_.erase(subscription);
+  {
+    absl::MutexLock lock(&subscriptions_mu_);
+    if (subscriptions_.erase(subscription) == 0) return;
+  }
+  engine_->metrics().SubscriberRemoved();
 }
 
 }  // namespace kam::services

@@ -63,8 +63,9 @@ void Log(const char* level, const std::string& msg, std::initializer_list<Field>
   std::string line = absl::StrCat(
       "ts=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
       " level=", level, " msg=", LogfmtValue(msg));
-  for (const Field& field : fields)
+  for (const Field& field : fields) {
     absl::StrAppend(&line, " ", field.first, "=", LogfmtValue(field.second));
+  }
   line += "\n";
   std::fputs(line.c_str(), stderr);
 }
@@ -166,8 +167,7 @@ int Fail(const std::string& what, const absl::Status& status) {
 }
 
 absl::StatusOr<std::unique_ptr<kam::services::Engine>> OpenEngine(
-    const Flags& flags, kam::services::ServerMetrics* metrics) {
-  KAM_ASSIGN_OR_RETURN(kam::services::EngineOptions options, ToEngineOptions(flags, metrics));
+    const Flags& flags, const kam::services::EngineOptions& options) {
   Log("info", "opening the engine", {{"data", flags.data_dir}});
   KAM_ASSIGN_OR_RETURN(std::unique_ptr<kam::services::Engine> engine,
                        kam::services::Engine::Open(options));
@@ -203,7 +203,9 @@ int Serve(const Flags& flags, const sigset_t& signals) {
 
   // Declared first: the engine reports into it until it is closed.
   kam::services::ServerMetrics metrics;
-  absl::StatusOr<std::unique_ptr<kam::services::Engine>> engine = OpenEngine(flags, &metrics);
+  absl::StatusOr<kam::services::EngineOptions> options = ToEngineOptions(flags, &metrics);
+  if (!options.ok()) return Fail("cannot load the rules configuration", options.status());
+  absl::StatusOr<std::unique_ptr<kam::services::Engine>> engine = OpenEngine(flags, *options);
   if (!engine.ok()) return Fail("cannot open the engine", engine.status());
   SampleOnScrape(&metrics, engine->get());
   // Runs before the engine closes, on every path: no scrape reads a closed engine.

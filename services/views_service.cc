@@ -1,5 +1,7 @@
 #include "services/views_service.h"
 
+#include "projections/rules.h"
+
 #include <algorithm>
 #include <limits>
 #include <optional>
@@ -118,13 +120,11 @@ int64_t Negated(int64_t value) {
 }
 
 // The precedence of the portfolio's attention list (views.proto
-// ACCOUNT_ORDER_ATTENTION): EII, then HIGH risk, then open opportunities,
-// then accounts that need no attention.
+// ACCOUNT_ORDER_ATTENTION), with accounts that need no attention last.
 int64_t AttentionPrecedence(const kam::v1::AccountView& view) {
-  if (view.value_segment() == kam::v1::VALUE_SEGMENT_EII) return 0;
-  if (view.risk().level() == kam::v1::RISK_LEVEL_HIGH) return 1;
-  if (view.opportunities_size() > 0) return 2;
-  return 3;
+  const std::vector<kam::v1::AttentionReason> reasons = projections::AttentionReasonsOf(view);
+  return reasons.empty() ? std::numeric_limits<int64_t>::max()
+                         : static_cast<int64_t>(reasons.front());
 }
 
 SortKey KeyOf(kam::v1::AccountOrder order, const kam::v1::AccountView& view) {
