@@ -25,6 +25,7 @@
 #include "eventstore/clock.h"
 #include "eventstore/event_log.h"
 #include "eventstore/rocksdb_log.h"
+#include "tests/support/fake_clock.h"
 #include "gtest/gtest.h"
 
 namespace kam::eventstore::testing {
@@ -74,28 +75,7 @@ class TempDir {
   std::string path_;
 };
 
-// A Clock that stands still until told otherwise. Thread-safe.
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(absl::Time now) : now_(now) {}
-
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Set(absl::Time now) {
-    absl::MutexLock lock(&mu_);
-    now_ = now;
-  }
-  void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_);
-};
+using ::kam::test_support::FakeClock;
 
 // Where every FakeClock of the fixtures starts: 2023-11-14T22:13:20Z.
 inline absl::Time FixtureStartTime() { return absl::FromUnixSeconds(1700000000); }

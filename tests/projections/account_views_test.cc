@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "eventstore/rocksdb_log.h"
 #include "gtest/gtest.h"
+#include "tests/support/fake_clock.h"
 #include "kam/v1/events.pb.h"
 #include "projections/projector.h"
 #include "projections/rebuild.h"
@@ -23,21 +24,7 @@ namespace {
 
 const absl::Time kDay0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01.
 
-class SettableClock final : public eventstore::Clock {
- public:
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Set(absl::Time t) {
-    absl::MutexLock lock(&mu_);
-    now_ = t;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ = kDay0;
-};
+using SettableClock = ::kam::test_support::FakeClock;
 
 class AccountViewsTest : public ::testing::Test {
  protected:
@@ -105,7 +92,7 @@ class AccountViewsTest : public ::testing::Test {
   }
 
   std::string root_;
-  SettableClock clock_;
+  SettableClock clock_{kDay0};
   std::unique_ptr<eventstore::EventLog> log_;
   std::unique_ptr<ProjectionStore> store_;
   std::unique_ptr<AccountViews> views_;

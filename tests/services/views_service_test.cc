@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/support/fake_clock.h"
 #include "kam/v1/views.grpc.pb.h"
 #include "projections/projection_store.h"
 #include "services/auth.h"
@@ -32,21 +33,7 @@ const absl::Time kDay0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01.
 
 absl::Time Day(int n) { return kDay0 + absl::Hours(24 * n); }
 
-class SettableClock final : public eventstore::Clock {
- public:
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Set(absl::Time t) {
-    absl::MutexLock lock(&mu_);
-    now_ = t;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ = kDay0;
-};
+using SettableClock = ::kam::test_support::FakeClock;
 
 kam::v1::AccountEvent Opened(const std::string& name, const std::string& manager) {
   kam::v1::AccountEvent e;
@@ -173,7 +160,7 @@ class ViewsServiceTest : public ::testing::Test {
     clock_.Set(Day(30));
   }
 
-  SettableClock clock_;  // Before the server, which uses it.
+  SettableClock clock_{kDay0};  // Before the server, which uses it.
   int next_id_ = 0;
   testing::TestServer server_;
   std::unique_ptr<kam::v1::Views::Stub> views_;
