@@ -676,6 +676,27 @@ TEST(EventStoreServiceTest, SubscribeResumesFromTheLastNextPosition) {
   EXPECT_EQ(PositionsOf(messages), Range(21, 25));
 }
 
+TEST(EventStoreServiceTest, SubscriberResumesAfterAServerRestartWithoutGapOrRepeat) {
+  TestServer server;
+  uint64_t resume_at = 0;
+  {
+    auto stub = server.EventStore();
+    Fill(*stub, "s", 30, 10);
+    Subscriber first(*stub, 0);
+    std::vector<v1::SubscribeResponse> messages;
+    ASSERT_TRUE(first.ReadThrough(30, &messages));
+    resume_at = messages.back().next_position();
+  }
+  server.Stop();
+  server.Start();
+  auto stub = server.EventStore();
+  ASSERT_TRUE(Append(*stub, AppendOf("s", 7)).ok());
+  Subscriber second(*stub, resume_at);
+  std::vector<v1::SubscribeResponse> messages;
+  ASSERT_TRUE(second.ReadThrough(37, &messages));
+  EXPECT_EQ(PositionsOf(messages), Range(31, 37));
+}
+
 TEST(EventStoreServiceTest, FilteredSubscribeGetsOnlyMatchingEventsAndProgress) {
   TestServer server;
   auto stub = server.EventStore();
