@@ -22,6 +22,7 @@
 #include "eventstore/internal/rocksdb_status.h"
 #include "eventstore/status_macros.h"
 #include "rocksdb/db.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace kam::eventstore {
@@ -691,6 +692,36 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenRocksDbLog(const std::string& dire
                                                     ": ", loaded.message()));
   }
   return std::unique_ptr<EventLog>(std::move(log));
+}
+
+absl::Status BackupRocksDbLog(const std::string& log_dir, const std::string& to_dir) {
+  if (!std::filesystem::exists(std::filesystem::path(log_dir) / "CURRENT")) {
+    return absl::NotFoundError(absl::StrCat("no log in ", log_dir));
+  }
+  if (std::filesystem::exists(to_dir)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the backup target ", to_dir, " already exists"));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(internal::MakeDbOptions(/*create_if_missing=*/false), log_dir,
+                        internal::MakeFamilyDescriptors(8 << 20), &families, &raw);
+  if (!s.ok()) return OpenError(log_dir, s);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::Checkpoint* raw_checkpoint = nullptr;
+  s = rocksdb::Checkpoint::Create(db.get(), &raw_checkpoint);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw_checkpoint);
+  if (s.ok()) s = checkpoint->CreateCheckpoint(to_dir);
+  absl::Status result =
+      FromRocksDb(s, absl::StrCat("writing a checkpoint of ", log_dir, " to ", to_dir));
+  for (rocksdb::ColumnFamilyHandle* family : families) {
+    rocksdb::Status dropped = db->DestroyColumnFamilyHandle(family);
+    if (result.ok() && !dropped.ok()) result = FromRocksDb(dropped, "closing the log");
+  }
+  rocksdb::Status closed = db->Close();
+  if (result.ok() && !closed.ok()) result = FromRocksDb(closed, "closing the log");
+  return result;
 }
 
 }  // namespace kam::eventstore

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "eventstore/clock.h"
 #include "eventstore/event_log.h"
@@ -63,6 +64,14 @@ struct RocksDbLogOptions {
 // NotFound when it does not exist and create_if_missing is false.
 absl::StatusOr<std::unique_ptr<EventLog>> OpenRocksDbLog(
     const std::string& directory, const RocksDbLogOptions& options);
+
+// Writes a consistent copy of the closed log in `log_dir` to `to_dir` (a
+// RocksDB checkpoint: immutable files are hard-linked when both directories
+// are on one file system, else copied), for kamctl backup. `to_dir` must not
+// exist; its parent must. The log must not be open elsewhere meanwhile.
+// Errors: NotFound when `log_dir` holds no log; FailedPrecondition when the
+// log is in use or `to_dir` exists; others name the cause.
+absl::Status BackupRocksDbLog(const std::string& log_dir, const std::string& to_dir);
 
 }  // namespace kam::eventstore
 

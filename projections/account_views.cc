@@ -19,20 +19,6 @@ kam::v1::TimeAxis ToProto(TimeAxis axis) {
   return axis == TimeAxis::kOccurred ? kam::v1::TIME_AXIS_OCCURRED : kam::v1::TIME_AXIS_RECORDED;
 }
 
-// The first time after `as_of` at which an order of `history` enters or
-// leaves the trailing window: until then the revenue figures cannot change
-// without a new event.
-absl::Time NextWindowEdge(const AccountHistory& history, absl::Time as_of, absl::Duration window) {
-  absl::Time edge = absl::InfiniteFuture();
-  for (const Fact& fact : history.facts) {
-    if (!fact.event.has_order_placed()) continue;
-    absl::Time candidate =
-        fact.occurred_at > as_of ? fact.occurred_at : fact.occurred_at + window;
-    if (candidate > as_of) edge = std::min(edge, candidate);
-  }
-  return edge;
-}
-
 }  // namespace
 
 AccountViews::AccountViews(const ProjectionStore* store, Rules rules,
@@ -44,8 +30,11 @@ absl::Status AccountViews::Load() {
   KAM_ASSIGN_OR_RETURN(std::vector<StoredEvent> catalog, store_->LoadStream(kCatalogStream));
   absl::MutexLock lock(&mu_);
   position_ = store_->checkpoint().position;
-  revenue_events_.clear();
-  for (auto& [account, events] : revenue) revenue_events_[account] = std::move(events);
+  revenue_.clear();
+  for (const auto& [account, events] : revenue) {
+    RevenueTimeline& timeline = revenue_[account];
+    for (const StoredEvent& e : events) timeline.Add(e);
+  }
   catalog_ = std::move(catalog);
   live_ranking_.reset();
   return absl::OkStatus();
@@ -66,7 +55,7 @@ void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
       catalog_.push_back(std::move(*e));
     } else if (IsRevenueEvent(e->event)) {
       std::string account = recorded.stream.substr(sizeof(kAccountStreamPrefix) - 1);
-      revenue_events_[account].push_back(std::move(*e));
+      revenue_[account].Add(*e);
     }
   }
   live_ranking_.reset();
@@ -86,11 +75,10 @@ std::shared_ptr<const AccountViews::Ranking> AccountViews::ComputeRanking(absl::
   {
     absl::MutexLock lock(&mu_);
     ranking->position = position_;
-    for (const auto& [account, events] : revenue_events_) {
-      AccountHistory history = SelectHistory(account, events, {}, as_of, axis);
-      AccountState state = FoldAccountState(history);
-      int64_t revenue = TrailingNetRevenue(state, as_of, window);
-      ranking->valid_until = std::min(ranking->valid_until, NextWindowEdge(history, as_of, window));
+    for (const auto& [account, timeline] : revenue_) {
+      absl::Time edge;
+      int64_t revenue = timeline.RevenueAt(as_of, axis, window, &edge);
+      ranking->valid_until = std::min(ranking->valid_until, edge);
       if (revenue > 0) revenues.push_back({account, revenue});
     }
   }

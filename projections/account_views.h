@@ -2,8 +2,8 @@
 // every account, or the portfolio, now or as of a time on either axis.
 //
 // Portfolio-wide rules (ABC class, contribution) need every account's
-// trailing revenue at T; AccountViews keeps each account's revenue-related
-// events in memory (loaded from the store at start, then fed by the
+// trailing revenue at T; AccountViews keeps each account's orders in a
+// compact RevenueTimeline (loaded from the store at start, then fed by the
 // projector) so that figure never needs whole streams. The ABC ranking at
 // "now" is cached until the log moves or an order enters or leaves a window.
 //
@@ -32,6 +32,7 @@
 #include "kam/v1/views.pb.h"
 #include "projections/fact.h"
 #include "projections/projection_store.h"
+#include "projections/revenue_timeline.h"
 #include "projections/rules.h"
 #include "projections/rules_config.h"
 
@@ -99,8 +100,7 @@ class AccountViews {
 
   mutable absl::Mutex mu_;
   uint64_t position_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<std::string, std::vector<StoredEvent>> revenue_events_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, RevenueTimeline> revenue_ ABSL_GUARDED_BY(mu_);
   std::vector<StoredEvent> catalog_ ABSL_GUARDED_BY(mu_);
   mutable std::shared_ptr<const Ranking> live_ranking_ ABSL_GUARDED_BY(mu_);
 };

@@ -70,8 +70,8 @@ class ProjectionStore {
   virtual absl::StatusOr<std::vector<StoredEvent>> LoadStream(
       absl::string_view stream) const = 0;
 
-  // Every account's order-related events (OrderPlaced, OrderCancelled, their
-  // corrections, and every retraction), in version order: what the
+  // Every account's order-related events (OrderPlaced, OrderCancelled, every
+  // correction and every retraction), in version order: what the
   // portfolio-wide revenue figures need, without loading whole streams.
   virtual absl::StatusOr<std::vector<std::pair<std::string, std::vector<StoredEvent>>>>
   LoadRevenueEvents() const = 0;

@@ -33,6 +33,7 @@ void ToProto(const eventstore::RecordedEvent& e, kam::v1::RecordedEvent* out) {
   out->set_position(e.position);
   out->set_type(e.type);
   out->set_data(e.data);
+  out->mutable_metadata()->clear();
   out->mutable_metadata()->insert(e.metadata.begin(), e.metadata.end());
   *out->mutable_occurred_at() = ToProto(e.occurred_at);
   *out->mutable_recorded_at() = ToProto(e.recorded_at);

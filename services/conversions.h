@@ -18,6 +18,7 @@ google::protobuf::Timestamp ToProto(absl::Time t);
 // protobuf allows (nanos outside 0..999,999,999 or seconds beyond year 9999).
 absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t, absl::string_view field);
 
+// Sets every field of *out (a reused message keeps nothing of its past).
 void ToProto(const eventstore::RecordedEvent& e, kam::v1::RecordedEvent* out);
 eventstore::EventData FromProto(const kam::v1::EventData& e);
 eventstore::ExpectedVersion FromProto(const kam::v1::ExpectedVersion& e);

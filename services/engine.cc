@@ -30,6 +30,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   return engine;
 }
 
+absl::StatusOr<uint64_t> Engine::Drain() {
+  projector_->Stop();
+  KAM_RETURN_IF_ERROR(projector_->status());
+  return projector_->CatchUp();
+}
+
 Engine::~Engine() {
   if (projector_ != nullptr) projector_->Stop();
   projector_.reset();

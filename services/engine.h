@@ -45,6 +45,11 @@ class Engine {
   static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
   ~Engine();  // Stops the projector, then closes the projections and the log.
 
+  // For a clean stop: stops the projector and applies what it had not yet,
+  // so the projections on disk reflect every acknowledged append. Appends
+  // must have stopped. Returns the projections' position or why it failed.
+  absl::StatusOr<uint64_t> Drain();
+
   eventstore::EventLog& log() { return *log_; }
   projections::AccountViews& views() { return *views_; }
   projections::Projector& projector() { return *projector_; }

@@ -191,8 +191,16 @@ void Stop(int signal, std::unique_ptr<kam::services::KamServer> server,
   server->Shutdown(absl::Now() + kShutdownGrace);
   server.reset();
   const uint64_t last_position = engine->log().Head().position;
+  // The projections are derived and rebuildable; still, leave them current.
+  absl::StatusOr<uint64_t> projected = engine->Drain();
+  if (!projected.ok()) {
+    Log("error", "projections not brought up to date (kamctl rebuild repairs them)",
+        {{"cause", projected.status().ToString()}});
+  }
   engine.reset();
-  Log("info", "stopped", {{"head_position", absl::StrCat(last_position)}});
+  Log("info", "stopped",
+      {{"head_position", absl::StrCat(last_position)},
+       {"projections_position", projected.ok() ? absl::StrCat(*projected) : "unknown"}});
 }
 
 int Serve(const Flags& flags, const sigset_t& signals) {

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "tools/kambench/log_bench.h"
 #include "tools/kambench/rebuild_bench.h"
+#include "tools/kambench/server_bench.h"
 
 namespace {
 
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
   CLI::App* log_command = kam::kambench::AddLogCommand(&app, &log_flags);
   kam::kambench::RebuildBenchFlags rebuild_flags;
   CLI::App* rebuild_command = kam::kambench::AddRebuildCommand(&app, &rebuild_flags);
+  kam::kambench::ServerBenchFlags server_flags;
+  CLI::App* server_command = kam::kambench::AddServerCommand(&app, &server_flags);
 
   try {
     app.parse(argc, argv);
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
   absl::Status status = absl::OkStatus();
   if (log_command->parsed()) status = kam::kambench::RunLogBench(log_flags);
   if (rebuild_command->parsed()) status = kam::kambench::RunRebuildBench(rebuild_flags);
+  if (server_command->parsed()) status = kam::kambench::RunServerBench(server_flags);
   if (!status.ok()) {
     std::cerr << "kambench: " << status << "\n";
     return kExitFailure;
