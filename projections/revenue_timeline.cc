@@ -1,9 +1,10 @@
 #include "projections/revenue_timeline.h"
 
 #include <algorithm>
-#include <map>
 #include <tuple>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "projections/rules.h"
 
 namespace kam::projections {
@@ -100,7 +101,9 @@ int64_t RevenueTimeline::RevenueAt(absl::Time as_of, TimeAxis axis, absl::Durati
     std::tuple<absl::Time, uint64_t> placed_key;  // Business order of the placing.
     int64_t amount = 0;
   };
-  std::map<std::string, Order> orders;  // By order id, as the fold keeps them.
+  // By order id, as the fold keeps them; keys point into this timeline.
+  absl::flat_hash_map<absl::string_view, Order> orders;
+  orders.reserve(originals_.size());
   if (next_edge != nullptr) *next_edge = absl::InfiniteFuture();
   for (const Original& original : originals_) {
     if (axis == TimeAxis::kRecorded && original.recorded_at > as_of) continue;
@@ -126,18 +129,18 @@ int64_t RevenueTimeline::RevenueAt(absl::Time as_of, TimeAxis axis, absl::Durati
       order.amount = content.amount;
     }
   }
-  // Summed in business order with saturation, as TrailingNetRevenue does.
-  std::vector<std::pair<absl::Time, int64_t>> counted;
+  // Summed in the fold's order (placed_at, then order id) with saturation,
+  // as TrailingNetRevenue does.
+  std::vector<std::tuple<absl::Time, absl::string_view, int64_t>> counted;
   for (const auto& [id, order] : orders) {
     const absl::Time placed_at = std::get<0>(order.placed_key);
     if (order.placed && !order.cancelled && InTrailingWindow(placed_at, as_of, window)) {
-      counted.emplace_back(placed_at, order.amount);
+      counted.emplace_back(placed_at, id, order.amount);
     }
   }
-  std::stable_sort(counted.begin(), counted.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(counted.begin(), counted.end());
   int64_t sum = 0;
-  for (const auto& [at, amount] : counted) sum = SaturatingAdd(sum, amount);
+  for (const auto& [at, id, amount] : counted) sum = SaturatingAdd(sum, amount);
   return sum;
 }
 
