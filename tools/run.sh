@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build build-release -j "$(nproc)" --target kamd
+cmake --build build-release -j "$(nproc)" --target kamd kamctl
 
 cat >&2 <<'EOF'
 run: starting kamd on ./data. Its first line on stdout says where it listens. To reach it:
