@@ -160,6 +160,14 @@ class EventLog {
                                               ExpectedVersion expected,
                                               absl::Span<const EventData> events) = 0;
 
+  // Append without blocking the caller on the commit: `done` gets the same
+  // result Append would return, once the events are durable (or at once for
+  // invalid input). It runs on whichever thread commits the group, possibly
+  // the caller's: it must be quick and must not append.
+  virtual void AppendAsync(std::string stream, ExpectedVersion expected,
+                           std::vector<EventData> events,
+                           std::function<void(absl::StatusOr<AppendResult>)> done) = 0;
+
   // Reads up to `max_count` events of `stream` starting at `from_version`
   // (inclusive) in `direction`. Backward reads with from_version beyond the
   // end start at the last event. NotFound for a stream with no events.

@@ -112,6 +112,8 @@ class RocksDbLog final : public EventLog {
 
   absl::StatusOr<AppendResult> Append(absl::string_view stream, ExpectedVersion expected,
                                       absl::Span<const EventData> events) override;
+  void AppendAsync(std::string stream, ExpectedVersion expected, std::vector<EventData> events,
+                   std::function<void(absl::StatusOr<AppendResult>)> done) override;
   absl::StatusOr<std::vector<RecordedEvent>> ReadStream(absl::string_view stream,
                                                         uint64_t from_version,
                                                         Direction direction,
@@ -210,11 +212,31 @@ absl::StatusOr<AppendResult> RocksDbLog::Append(absl::string_view stream,
   KAM_RETURN_IF_ERROR(ValidateAppend(stream, events, options_.limits));
   PendingAppend append(stream, expected, events, AppendBytes(events));
   std::vector<PendingAppend*> group = queue_.Join(&append);
-  if (!group.empty()) {
+  while (!group.empty()) {
     CommitGroup(group);
-    queue_.Finish(group);
+    group = queue_.Finish(group);
   }
   return std::move(append.result);
+}
+
+void RocksDbLog::AppendAsync(std::string stream, ExpectedVersion expected,
+                             std::vector<EventData> events,
+                             std::function<void(absl::StatusOr<AppendResult>)> done) {
+  if (absl::Status valid = ValidateAppend(stream, events, options_.limits); !valid.ok()) {
+    done(valid);
+    return;
+  }
+  auto* append = new PendingAppend(absl::string_view(), expected, {}, AppendBytes(events));
+  append->owned_stream = std::move(stream);
+  append->owned_events = std::move(events);
+  append->stream = append->owned_stream;
+  append->events = append->owned_events;
+  append->on_done = std::move(done);
+  std::vector<PendingAppend*> group = queue_.Enqueue(append);
+  while (!group.empty()) {
+    CommitGroup(group);
+    group = queue_.Finish(group);
+  }
 }
 
 void RocksDbLog::CommitGroup(const std::vector<PendingAppend*>& group) {

@@ -25,7 +25,6 @@ using eventstore::RecordedEvent;
 // Appends wait in the log's group commit for about one fsync; every waiting
 // append is one thread here, and the more wait together, the more share one
 // fsync.
-constexpr int kAppendThreads = 64;
 // Reads never block on anything but RocksDB; a few threads keep both cores
 // busy without starving appends.
 constexpr int kReadThreads = 4;
@@ -563,7 +562,6 @@ EventStoreService::EventStoreService(Engine* engine, const Authorizer* authorize
       limits_(limits),
       message_bytes_(std::clamp<size_t>(static_cast<size_t>(limits_.max_message_bytes) / 4, 1,
                                         kTargetMessageBytes)),
-      append_pool_(std::make_unique<WorkerPool>(kAppendThreads)),
       read_pool_(std::make_unique<WorkerPool>(kReadThreads)) {
   head_listener_id_ = engine_->log().AddHeadListener([this](uint64_t) { OnCommit(); });
 }
@@ -600,21 +598,22 @@ grpc::ServerUnaryReactor* EventStoreService::Append(grpc::CallbackServerContext*
     reactor->Finish(ToGrpcStatus(events.status()));
     return reactor;
   }
-  // The log validates the rest (names the field) and waits for the group
-  // commit; a pool thread waits for it, not a gRPC thread.
-  append_pool_->Schedule([this, reactor, request, response, events = std::move(*events),
-                          start = absl::Now()] {
-    absl::StatusOr<eventstore::AppendResult> result =
-        engine_->log().Append(request->stream(), FromProto(request->expected_version()), events);
-    if (result.ok()) {
-      engine_->metrics().AppendDone(absl::Now() - start, events.size());
-      response->set_first_version(result->first_version);
-      response->set_last_version(result->last_version);
-      response->set_first_position(result->first_position);
-      response->set_last_position(result->last_position);
-    }
-    reactor->Finish(ToGrpcStatus(result.status()));
-  });
+  // The log validates the rest (names the field). The call is answered from
+  // the commit, so no thread waits for the fsync on its behalf.
+  engine_->log().AppendAsync(
+      request->stream(), FromProto(request->expected_version()), std::move(*events),
+      [this, reactor, response, start = absl::Now()](
+          absl::StatusOr<eventstore::AppendResult> result) {
+        if (result.ok()) {
+          engine_->metrics().AppendDone(absl::Now() - start,
+                                        result->last_position - result->first_position + 1);
+          response->set_first_version(result->first_version);
+          response->set_last_version(result->last_version);
+          response->set_first_position(result->first_position);
+          response->set_last_position(result->last_position);
+        }
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
   return reactor;
 }
 

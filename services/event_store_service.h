@@ -8,9 +8,10 @@
 //   event_store.BeginShutdown();  // Ends live Subscribes, then:
 //   server->Shutdown(deadline);
 //
-// Threads: no handler blocks a gRPC callback thread. Appends run on a pool of
-// their own, so that concurrent callers wait for the log's group commit
-// together (one fsync for many appends). Reads and subscriptions take one
+// Threads: appends go to the log's commit queue with AppendAsync and are
+// answered from the commit, so concurrent callers share one fsync and no
+// thread waits per call (the gRPC thread that finds the queue empty leads
+// one group commit). Reads and subscriptions take one
 // step at a time on a small shared pool: read a batch, write one message,
 // and continue only when gRPC has taken it (flow control), so a slow reader
 // holds at most one message and one batch on the server. A subscriber at the
@@ -97,7 +98,6 @@ class EventStoreService final : public kam::v1::EventStore::CallbackService {
       ABSL_GUARDED_BY(subscriptions_mu_);
 
   // Declared last: destroyed first, so that no task outlives what it uses.
-  std::unique_ptr<WorkerPool> append_pool_;
   std::unique_ptr<WorkerPool> read_pool_;
 };
 

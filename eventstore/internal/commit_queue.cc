@@ -2,12 +2,7 @@
 
 namespace kam::eventstore::internal {
 
-std::vector<PendingAppend*> CommitQueue::Join(PendingAppend* append) {
-  absl::MutexLock lock(&mu_);
-  queue_.push_back(append);
-  while (!append->done && queue_.front() != append) append->cv.Wait(&mu_);
-  if (append->done) return {};
-
+std::vector<PendingAppend*> CommitQueue::TakeGroup() {
   std::vector<PendingAppend*> group;
   size_t bytes = 0;
   for (PendingAppend* next : queue_) {
@@ -22,14 +17,49 @@ std::vector<PendingAppend*> CommitQueue::Join(PendingAppend* append) {
   return group;
 }
 
-void CommitQueue::Finish(const std::vector<PendingAppend*>& group) {
+std::vector<PendingAppend*> CommitQueue::Join(PendingAppend* append) {
   absl::MutexLock lock(&mu_);
-  for (PendingAppend* member : group) {
-    queue_.pop_front();
-    member->done = true;
-    if (member != group.front()) member->cv.Signal();
+  queue_.push_back(append);
+  while (!append->done && queue_.front() != append) append->cv.Wait(&mu_);
+  if (append->done) return {};
+  return TakeGroup();
+}
+
+std::vector<PendingAppend*> CommitQueue::Enqueue(PendingAppend* append) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(append);
+  if (queue_.front() != append) return {};  // A leader is at work; it takes this too.
+  return TakeGroup();
+}
+
+std::vector<PendingAppend*> CommitQueue::Finish(const std::vector<PendingAppend*>& group) {
+  std::vector<PendingAppend*> answered;
+  std::vector<PendingAppend*> next;
+  {
+    absl::MutexLock lock(&mu_);
+    for (PendingAppend* member : group) {
+      queue_.pop_front();
+      if (member->on_done) {
+        answered.push_back(member);
+        continue;
+      }
+      member->done = true;
+      if (member != group.front()) member->cv.Signal();
+    }
+    if (!queue_.empty()) {
+      if (queue_.front()->on_done) {
+        next = TakeGroup();
+      } else {
+        queue_.front()->cv.Signal();
+      }
+    }
   }
-  if (!queue_.empty()) queue_.front()->cv.Signal();
+  // Outside the lock: the answers may take their time, and appends go on.
+  for (PendingAppend* member : answered) {
+    member->on_done(std::move(member->result));
+    delete member;
+  }
+  return next;
 }
 
 }  // namespace kam::eventstore::internal

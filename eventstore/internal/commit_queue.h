@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <deque>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -20,7 +22,9 @@
 
 namespace kam::eventstore::internal {
 
-// One caller's append, owned by the caller's stack frame while it waits.
+// One caller's append. A blocking Append owns it on its stack while it
+// waits; an asynchronous one owns its data here and is answered through
+// `on_done`, then deleted by the queue.
 struct PendingAppend {
   PendingAppend(absl::string_view s, ExpectedVersion e,
                 absl::Span<const EventData> ev, size_t b)
@@ -33,6 +37,11 @@ struct PendingAppend {
   absl::StatusOr<AppendResult> result = absl::UnknownError("not committed");
   bool done = false;
   absl::CondVar cv;
+
+  // Asynchronous appends only.
+  std::string owned_stream;
+  std::vector<EventData> owned_events;
+  std::function<void(absl::StatusOr<AppendResult>)> on_done;
 };
 
 class CommitQueue {
@@ -45,11 +54,20 @@ class CommitQueue {
   // another leader has answered `append`.
   std::vector<PendingAppend*> Join(PendingAppend* append);
 
+  // Lines up an asynchronous append (see PendingAppend), which nobody waits
+  // for: returns the group to commit when the caller must lead (the queue
+  // was empty), else an empty group.
+  std::vector<PendingAppend*> Enqueue(PendingAppend* append);
+
   // Called by the leader after setting every member's result: wakes the
-  // members and hands leadership to the next in line.
-  void Finish(const std::vector<PendingAppend*>& group);
+  // blocked members, answers and deletes the asynchronous ones, and hands
+  // leadership on. When the next in line is asynchronous (nobody waits to
+  // lead), returns its group for the caller to commit next.
+  std::vector<PendingAppend*> Finish(const std::vector<PendingAppend*>& group);
 
  private:
+  std::vector<PendingAppend*> TakeGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const size_t max_group_appends_;
   const size_t max_group_bytes_;
   absl::Mutex mu_;

@@ -493,6 +493,10 @@ class RecordingLog : public eventstore::EventLog {
                                                     const eventstore::LogFilter&) const override {
     return absl::UnimplementedError("ReadAll");
   }
+  void AppendAsync(std::string, eventstore::ExpectedVersion, std::vector<eventstore::EventData>,
+                   std::function<void(absl::StatusOr<eventstore::AppendResult>)> done) override {
+    done(absl::UnimplementedError("not used by GenerateIntoLog"));
+  }
   absl::StatusOr<std::optional<eventstore::RecordedEvent>> FindEvent(
       absl::string_view) const override {
     return absl::UnimplementedError("not used by GenerateIntoLog");
