@@ -24,16 +24,13 @@
 #include "projections/rebuild.h"
 #include "rocksdb/db.h"
 #include "tools/generator/portfolio_generator.h"
+#include "tools/kambench/report.h"
 
 namespace kam::kambench {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = BenchClock;
 
 absl::StatusOr<std::unique_ptr<eventstore::EventLog>> GenerateLog(const std::string& directory,
                                                                   int accounts, int64_t events,
@@ -80,21 +77,6 @@ absl::StatusOr<double> RawScanEventsPerSecond(const std::string& directory, uint
   return bytes > 0 ? count / seconds : 0.0;
 }
 
-struct Latency {
-  double p50_ms = 0;
-  double p99_ms = 0;
-  double max_ms = 0;
-};
-
-Latency Summarize(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  Latency l;
-  if (ms.empty()) return l;
-  l.p50_ms = ms[ms.size() / 2];
-  l.p99_ms = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
-  l.max_ms = ms.back();
-  return l;
-}
 
 // As-of queries on the one account of the second log, on both axes.
 absl::StatusOr<Latency> MeasureAccountAsOf(const std::string& directory,
@@ -133,20 +115,6 @@ void Row(const char* what, const std::string& value, const std::string& target) 
   std::fflush(stdout);
 }
 
-std::string Verdict(bool pass) { return pass ? "PASS" : "MISS"; }
-
-absl::Status WriteJson(const std::string& path, const google::protobuf::Struct& report) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  if (!google::protobuf::util::MessageToJsonString(report, &json, options).ok()) {
-    return absl::InternalError("cannot encode the JSON report");
-  }
-  std::ofstream out(path, std::ios::trunc);
-  out << json;
-  if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::string> MakeDirectory(const RebuildBenchFlags& flags) {
   std::string base = flags.dir;

@@ -1,5 +1,7 @@
 #include "tools/kambench/server_bench.h"
 
+#include "tools/kambench/report.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -66,7 +68,7 @@ namespace kam::kambench {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = BenchClock;
 
 constexpr size_t kEventBytes = 300;
 constexpr size_t kFillerStreams = 1000;
@@ -91,10 +93,6 @@ constexpr double kGetAccountTargetP99Ms = 1.0;
 
 // Halves of one side this far apart mean the disk or the CPUs were disturbed.
 constexpr double kDisturbedHalvesRatio = 1.5;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration timeout) {
   return absl::ToChronoTime(absl::Now() + timeout);
@@ -882,26 +880,13 @@ Throughput MeasureSubscribe(const Clients& clients, uint64_t head, Failures* fai
 // ---------------------------------------------------------------------------
 // GetAccount latency.
 
-struct Latency {
-  double p50_ms = 0;
-  double p99_ms = 0;
-  double max_ms = 0;
+struct AccountLatency : Latency {
   std::string slowest_account;
 };
 
-Latency Summarize(std::vector<double> ms) {
-  Latency l;
-  if (ms.empty()) return l;
-  std::sort(ms.begin(), ms.end());
-  l.p50_ms = ms[ms.size() / 2];
-  l.p99_ms = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
-  l.max_ms = ms.back();
-  return l;
-}
-
 // `calls` GetAccount calls (now, no as_of) on random accounts, shared by
 // `client_count` threads, after a few untimed ones.
-Latency MeasureGetAccount(const Clients& clients, const std::vector<std::string>& accounts,
+AccountLatency MeasureGetAccount(const Clients& clients, const std::vector<std::string>& accounts,
                           int calls, int client_count, uint64_t seed, Failures* failures) {
   const auto call = [&](kam::v1::Views::Stub* views, const std::string& account) {
     grpc::ClientContext context;
@@ -942,7 +927,8 @@ Latency MeasureGetAccount(const Clients& clients, const std::vector<std::string>
       slowest = std::max(slowest, call_ms);
     }
   }
-  Latency latency = Summarize(std::move(all));
+  AccountLatency latency;
+  static_cast<Latency&>(latency) = Summarize(std::move(all));
   if (slowest.first >= 0) latency.slowest_account = accounts[slowest.second];
   return latency;
 }
@@ -954,7 +940,6 @@ std::string Rate(double per_second, const char* unit) {
   return absl::StrFormat("%.0f %s", per_second, unit);
 }
 
-std::string Verdict(bool pass) { return pass ? "PASS" : "MISS"; }
 
 void PrintRow(const std::string& what, const std::string& kam, const std::string& raw,
               const std::string& ratio, const std::string& target) {
@@ -1014,19 +999,6 @@ class Report {
   google::protobuf::Struct json_;
   std::vector<std::string> notes_;
 };
-
-absl::Status WriteJson(const std::string& path, const google::protobuf::Struct& report) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  if (!google::protobuf::util::MessageToJsonString(report, &json, options).ok()) {
-    return absl::InternalError("cannot encode the JSON report");
-  }
-  std::ofstream out(path, std::ios::trunc);
-  out << json;
-  if (!out.flush()) return absl::UnavailableError(absl::StrCat("--json: cannot write ", path));
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::string> MakeDirectory(const ServerBenchFlags& flags) {
   const std::string parent = flags.dir.empty() ? "bench-data" : flags.dir;
@@ -1204,7 +1176,7 @@ class ServerBench {
   }
 
   void GetAccountLatency(const std::vector<std::string>& accounts) {
-    const Latency latency = MeasureGetAccount(*clients_, accounts, flags_.view_calls,
+    const AccountLatency latency = MeasureGetAccount(*clients_, accounts, flags_.view_calls,
                                               flags_.view_clients, seed_, &failures_);
     const bool latency_met = latency.p99_ms < kGetAccountTargetP99Ms;
     PrintRow(absl::StrFormat("GetAccount p50 (%d calls, %d client%s)", flags_.view_calls,
