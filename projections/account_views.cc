@@ -15,6 +15,14 @@ namespace kam::projections {
 
 namespace {
 
+google::protobuf::Timestamp ToProtoTime(absl::Time t) {
+  google::protobuf::Timestamp out;
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  out.set_seconds(seconds);
+  out.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  return out;
+}
+
 kam::v1::TimeAxis ToProto(TimeAxis axis) {
   return axis == TimeAxis::kOccurred ? kam::v1::TIME_AXIS_OCCURRED : kam::v1::TIME_AXIS_RECORDED;
 }
@@ -36,6 +44,8 @@ absl::Status AccountViews::Load() {
     for (const StoredEvent& e : events) timeline.Add(e);
   }
   catalog_ = std::move(catalog);
+  ++catalog_generation_;
+  live_views_.clear();
   live_ranking_.reset();
   return absl::OkStatus();
 }
@@ -53,8 +63,12 @@ void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
     if (!e.ok()) continue;  // The store skips it too: no view can use it.
     if (recorded.stream == kCatalogStream) {
       catalog_.push_back(std::move(*e));
-    } else if (IsRevenueEvent(e->event)) {
-      std::string account = recorded.stream.substr(sizeof(kAccountStreamPrefix) - 1);
+      ++catalog_generation_;
+      continue;
+    }
+    const std::string account = recorded.stream.substr(sizeof(kAccountStreamPrefix) - 1);
+    live_views_.erase(account);
+    if (IsRevenueEvent(e->event)) {
       revenue_[account].Add(*e);
     }
   }
@@ -116,12 +130,13 @@ absl::StatusOr<std::vector<AccountAbc>> AccountViews::AbcRanking(const ViewTime&
 
 absl::StatusOr<kam::v1::AccountView> AccountViews::ViewOf(
     absl::string_view account_id, absl::Time as_of, TimeAxis axis, const Ranking& ranking,
-    const std::vector<Fact>& catalog) const {
+    const std::vector<Fact>& catalog, std::vector<absl::Time>* event_times) const {
   KAM_ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
                        store_->LoadStream(AccountStream(account_id)));
   if (events.empty()) {
     return absl::NotFoundError(absl::StrCat("account '", account_id, "' does not exist"));
   }
+  if (event_times != nullptr) AddEventTimes(events, event_times);
   AccountHistory history =
       SelectHistoryWithCatalog(account_id, std::move(events), catalog, as_of, axis);
   auto it = ranking.index.find(account_id);
@@ -141,7 +156,95 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::GetAccount(absl::string_view 
                                                               const ViewTime& when) const {
   const absl::Time as_of = Resolve(when);
   std::shared_ptr<const Ranking> ranking = RankingAt(as_of, when.axis);
-  return ViewOf(account_id, as_of, when.axis, *ranking, CatalogFacts(as_of, when.axis));
+  if (when.as_of.has_value() || when.axis != TimeAxis::kOccurred) {
+    return ViewOf(account_id, as_of, when.axis, *ranking, CatalogFacts(as_of, when.axis),
+                  nullptr);
+  }
+  return LiveView(account_id, as_of, *ranking);
+}
+
+// Views "now" are asked for far more than any other; one stays valid until
+// the account's stream, its ABC class or the catalog changes, or until now
+// reaches a time at which some window of the rules could start or stop
+// covering one of its facts: every fact time plus every window length of the
+// rules (a superset of the real edges, so a cached view is never stale).
+absl::StatusOr<kam::v1::AccountView> AccountViews::LiveView(absl::string_view account_id,
+                                                            absl::Time now,
+                                                            const Ranking& ranking) const {
+  auto it = ranking.index.find(account_id);
+  const kam::v1::AbcClass abc_class =
+      it == ranking.index.end() ? kam::v1::ABC_CLASS_C : ranking.accounts[it->second].abc_class;
+  std::vector<absl::Time> times;
+  uint64_t catalog_generation = 0;
+  uint64_t position = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    position = position_;
+    auto cached = live_views_.find(account_id);
+    if (cached != live_views_.end() && cached->second.abc_class == abc_class &&
+        cached->second.catalog_generation == catalog_generation_ &&
+        cached->second.computed_at <= now && now < cached->second.valid_until) {
+      kam::v1::AccountView view = cached->second.view;
+      *view.mutable_as_of() = ToProtoTime(now);
+      return view;
+    }
+    catalog_generation = catalog_generation_;
+    AddEventTimes(catalog_, &times);
+  }
+  KAM_ASSIGN_OR_RETURN(kam::v1::AccountView view,
+                       ViewOf(account_id, now, TimeAxis::kOccurred, ranking,
+                              CatalogFacts(now, TimeAxis::kOccurred), &times));
+  LiveEntry entry{view, abc_class, catalog_generation, now, NextEdge(times, now)};
+  absl::MutexLock lock(&mu_);
+  // An event applied meanwhile may be in the view or not: do not keep it.
+  if (position != position_ || catalog_generation != catalog_generation_) return view;
+  if (live_views_.size() >= kMaxLiveViews) live_views_.clear();
+  live_views_[std::string(account_id)] = std::move(entry);
+  return view;
+}
+
+void AccountViews::AddEventTimes(const std::vector<StoredEvent>& events,
+                                 std::vector<absl::Time>* times) {
+  for (const StoredEvent& e : events) {
+    times->push_back(e.occurred_at);
+    if (e.event.has_event_corrected() && e.event.event_corrected().replacement().has_occurred_at()) {
+      const google::protobuf::Timestamp& t = e.event.event_corrected().replacement().occurred_at();
+      times->push_back(absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos()));
+    }
+  }
+}
+
+absl::Time AccountViews::NextEdge(const std::vector<absl::Time>& times, absl::Time now) const {
+  const Rules& r = rules_;
+  const absl::Duration year = Days(r.revenue_window_days);
+  const std::vector<absl::Duration> windows = {
+      absl::ZeroDuration(),
+      Days(r.complaint_open_days),
+      Days(r.dormant_days),
+      Days(r.no_contact_days),
+      Days(r.no_executive_contact_days),
+      Days(r.opportunity_window_days),
+      Days(r.risk_window_days),
+      Days(r.social_contact_days),
+      Days(r.supplier_evaluation_due_days),
+      Days(r.revenue_decline_window_days),
+      Days(r.revenue_decline_shift_days),
+      Days(r.revenue_decline_shift_days) + Days(r.revenue_decline_window_days),
+      year / 4,
+      year / 2,
+      year * 3 / 4,
+      year,
+  };
+  // A rule compares with "<" or "<=": a view computed exactly at an edge may
+  // change just after it, so an edge at `now` ends the validity at once.
+  absl::Time edge = absl::InfiniteFuture();
+  for (absl::Time t : times) {
+    for (absl::Duration w : windows) {
+      const absl::Time candidate = t + w;
+      if (candidate >= now && candidate < edge) edge = candidate;
+    }
+  }
+  return edge;
 }
 
 std::vector<Fact> AccountViews::CatalogFacts(absl::Time as_of, TimeAxis axis) const {
@@ -181,7 +284,8 @@ absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccountsAt(
     const size_t begin = ids.size() * w / workers;
     const size_t end = ids.size() * (w + 1) / workers;
     for (size_t i = begin; i < end; ++i) {
-      absl::StatusOr<kam::v1::AccountView> view = ViewOf(ids[i], as_of, axis, *ranking, catalog);
+      absl::StatusOr<kam::v1::AccountView> view =
+          ViewOf(ids[i], as_of, axis, *ranking, catalog, nullptr);
       if (absl::IsNotFound(view.status())) continue;  // Not opened yet at as_of.
       if (!view.ok()) {
         statuses[w] = view.status();

@@ -89,9 +89,25 @@ class AccountViews {
   std::shared_ptr<const Ranking> ComputeRanking(absl::Time as_of, TimeAxis axis) const;
   absl::StatusOr<std::vector<kam::v1::AccountView>> AllAccountsAt(absl::Time as_of,
                                                                    TimeAxis axis) const;
+  // With `event_times`, also adds the business times of the account's events.
   absl::StatusOr<kam::v1::AccountView> ViewOf(absl::string_view account_id, absl::Time as_of,
                                               TimeAxis axis, const Ranking& ranking,
-                                              const std::vector<Fact>& catalog) const;
+                                              const std::vector<Fact>& catalog,
+                                              std::vector<absl::Time>* event_times) const;
+  absl::StatusOr<kam::v1::AccountView> LiveView(absl::string_view account_id, absl::Time now,
+                                                const Ranking& ranking) const;
+  static void AddEventTimes(const std::vector<StoredEvent>& events,
+                            std::vector<absl::Time>* times);
+  absl::Time NextEdge(const std::vector<absl::Time>& times, absl::Time now) const;
+
+  struct LiveEntry {
+    kam::v1::AccountView view;
+    kam::v1::AbcClass abc_class = kam::v1::ABC_CLASS_UNSPECIFIED;
+    uint64_t catalog_generation = 0;
+    absl::Time computed_at;
+    absl::Time valid_until;
+  };
+  static constexpr size_t kMaxLiveViews = 100000;
   std::vector<Fact> CatalogFacts(absl::Time as_of, TimeAxis axis) const;
 
   const ProjectionStore* const store_;
@@ -103,6 +119,8 @@ class AccountViews {
   absl::flat_hash_map<std::string, RevenueTimeline> revenue_ ABSL_GUARDED_BY(mu_);
   std::vector<StoredEvent> catalog_ ABSL_GUARDED_BY(mu_);
   mutable std::shared_ptr<const Ranking> live_ranking_ ABSL_GUARDED_BY(mu_);
+  uint64_t catalog_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable absl::flat_hash_map<std::string, LiveEntry> live_views_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kam::projections
