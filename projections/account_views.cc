@@ -46,6 +46,7 @@ absl::Status AccountViews::Load() {
   catalog_ = std::move(catalog);
   ++catalog_generation_;
   live_views_.clear();
+  expiries_.clear();
   live_ranking_.reset();
   return absl::OkStatus();
 }
@@ -68,11 +69,73 @@ void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
     }
     const std::string account = recorded.stream.substr(sizeof(kAccountStreamPrefix) - 1);
     live_views_.erase(account);
+    if (warming_) dirty_.insert(account);
     if (IsRevenueEvent(e->event)) {
       revenue_[account].Add(*e);
     }
   }
   live_ranking_.reset();
+}
+
+AccountViews::~AccountViews() { StopWarming(); }
+
+void AccountViews::StartWarming() {
+  if (warmer_.joinable()) return;
+  {
+    absl::MutexLock lock(&mu_);
+    stop_warming_ = false;
+    warming_ = true;
+  }
+  warmer_ = std::thread([this] { Warm(); });
+}
+
+void AccountViews::StopWarming() {
+  if (!warmer_.joinable()) return;
+  {
+    absl::MutexLock lock(&mu_);
+    stop_warming_ = true;
+    warming_ = false;
+  }
+  warmer_.join();
+}
+
+void AccountViews::Warm() {
+  absl::StatusOr<std::vector<std::string>> all = store_->AccountIds();
+  std::vector<std::string> batch = all.ok() ? *std::move(all) : std::vector<std::string>();
+  while (true) {
+    for (const std::string& account : batch) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (stop_warming_) return;
+      }
+      const absl::Time now = clock_->Now();
+      std::shared_ptr<const Ranking> ranking = RankingAt(now, TimeAxis::kOccurred);
+      // An account not opened yet, or a failing read, is computed (and
+      // reported) again by the call that asks for it.
+      LiveView(account, now, *ranking).IgnoreError();
+    }
+    batch.clear();
+    absl::MutexLock lock(&mu_);
+    auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stop_warming_ || !dirty_.empty() ||
+             (!expiries_.empty() && expiries_.begin()->first <= clock_->Now());
+    };
+    // Woken by new events; otherwise sleeps until the next view expires (on
+    // the views' clock, looked at again at least every minute).
+    const absl::Duration until_expiry =
+        expiries_.empty() ? absl::InfiniteDuration()
+                          : expiries_.begin()->first - clock_->Now();
+    mu_.AwaitWithTimeout(absl::Condition(&has_work),
+                         std::clamp(until_expiry, absl::ZeroDuration(), absl::Minutes(1)));
+    if (stop_warming_) return;
+    batch.assign(dirty_.begin(), dirty_.end());
+    dirty_.clear();
+    const absl::Time now = clock_->Now();
+    while (!expiries_.empty() && expiries_.begin()->first <= now) {
+      batch.push_back(expiries_.begin()->second);
+      expiries_.erase(expiries_.begin());
+    }
+  }
 }
 
 absl::Time AccountViews::Resolve(const ViewTime& when) const {
@@ -198,7 +261,13 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::LiveView(absl::string_view ac
   absl::MutexLock lock(&mu_);
   // An event applied meanwhile may be in the view or not: do not keep it.
   if (position != position_ || catalog_generation != catalog_generation_) return view;
-  if (live_views_.size() >= kMaxLiveViews) live_views_.clear();
+  if (live_views_.size() >= kMaxLiveViews) {
+    live_views_.clear();
+    expiries_.clear();
+  }
+  if (entry.valid_until != absl::InfiniteFuture()) {
+    expiries_.emplace(entry.valid_until, std::string(account_id));
+  }
   live_views_[std::string(account_id)] = std::move(entry);
   return view;
 }

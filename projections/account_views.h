@@ -17,12 +17,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -74,6 +77,15 @@ class AccountViews {
 
   const Rules& rules() const { return rules_; }
 
+  // Keeps every account's view "now" computed ahead of the calls on a
+  // thread of its own: first all accounts, then those whose stream changed
+  // and those whose cached view reached the end of its validity. Calls never
+  // wait for it; they compute what is not ready. Stops in StopWarming or the
+  // destructor.
+  void StartWarming();
+  void StopWarming();
+  ~AccountViews();
+
  private:
   struct Ranking {
     uint64_t position = 0;
@@ -108,6 +120,7 @@ class AccountViews {
     absl::Time valid_until;
   };
   static constexpr size_t kMaxLiveViews = 100000;
+  void Warm();
   std::vector<Fact> CatalogFacts(absl::Time as_of, TimeAxis axis) const;
 
   const ProjectionStore* const store_;
@@ -121,6 +134,12 @@ class AccountViews {
   mutable std::shared_ptr<const Ranking> live_ranking_ ABSL_GUARDED_BY(mu_);
   uint64_t catalog_generation_ ABSL_GUARDED_BY(mu_) = 0;
   mutable absl::flat_hash_map<std::string, LiveEntry> live_views_ ABSL_GUARDED_BY(mu_);
+  // For the warming thread: accounts to compute, and when cached views end.
+  absl::flat_hash_set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
+  mutable std::multimap<absl::Time, std::string> expiries_ ABSL_GUARDED_BY(mu_);
+  bool stop_warming_ ABSL_GUARDED_BY(mu_) = false;
+  bool warming_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread warmer_;
 };
 
 }  // namespace kam::projections

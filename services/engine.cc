@@ -24,6 +24,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   engine->views_ = std::make_unique<projections::AccountViews>(engine->store_.get(), options.rules,
                                                                engine->clock_);
   KAM_RETURN_IF_ERROR(engine->views_->Load());
+  engine->views_->StartWarming();
   engine->projector_ = std::make_unique<projections::Projector>(
       engine->log_.get(), engine->store_.get(), engine->views_->ApplyListener());
   KAM_RETURN_IF_ERROR(engine->projector_->Start());
@@ -38,6 +39,7 @@ absl::StatusOr<uint64_t> Engine::Drain() {
 
 Engine::~Engine() {
   if (projector_ != nullptr) projector_->Stop();
+  if (views_ != nullptr) views_->StopWarming();
   projector_.reset();
   views_.reset();
   store_.reset();
