@@ -20,9 +20,8 @@ std::string CanonicalBytes(const RecordedEvent& e) {
   for (const auto& [key, value] : e.metadata) {
     metadata_bytes += 8 + key.size() + value.size();
   }
-  out.reserve(1 + 8 + 8 + 8 + 8 + 4 * 4 + 4 + e.stream.size() +
-              e.event_id.size() + e.type.size() + e.data.size() +
-              metadata_bytes);
+  out.reserve(1 + 8 + 8 + 8 + 8 + 4 * 4 + 4 + e.stream.size() + e.event_id.size() + e.type.size() +
+              e.data.size() + metadata_bytes);
   out.push_back(static_cast<char>(kCanonicalFormat));
   internal::PutU64(&out, e.position);
   internal::PutString(&out, e.stream);
@@ -46,7 +45,7 @@ std::string ChainHash(absl::string_view prev_hash, absl::string_view canonical) 
   // keep one context per thread instead of allocating one per hash.
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
-                                                                       EVP_MD_CTX_free);
+                                                                      EVP_MD_CTX_free);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   unsigned int length = 0;
   EVP_DigestInit_ex(ctx.get(), kSha256, nullptr);

@@ -73,24 +73,17 @@ class ExpectedVersion {
   enum class Kind { kAny, kNoStream, kStreamExists, kExact };
 
   static ExpectedVersion Any() { return ExpectedVersion(Kind::kAny, 0); }
-  static ExpectedVersion NoStream() {
-    return ExpectedVersion(Kind::kNoStream, 0);
-  }
-  static ExpectedVersion StreamExists() {
-    return ExpectedVersion(Kind::kStreamExists, 0);
-  }
+  static ExpectedVersion NoStream() { return ExpectedVersion(Kind::kNoStream, 0); }
+  static ExpectedVersion StreamExists() { return ExpectedVersion(Kind::kStreamExists, 0); }
   // The stream's last version must be exactly `version`.
-  static ExpectedVersion Exact(uint64_t version) {
-    return ExpectedVersion(Kind::kExact, version);
-  }
+  static ExpectedVersion Exact(uint64_t version) { return ExpectedVersion(Kind::kExact, version); }
 
   Kind kind() const { return kind_; }
   uint64_t version() const { return version_; }
   std::string ToString() const;
 
  private:
-  ExpectedVersion(Kind kind, uint64_t version)
-      : kind_(kind), version_(version) {}
+  ExpectedVersion(Kind kind, uint64_t version) : kind_(kind), version_(version) {}
   Kind kind_;
   uint64_t version_;
 };
@@ -156,8 +149,7 @@ class EventLog {
   // event_id was recorded before with different content or in a different
   // place. Retrying an append whose events were all recorded before with the
   // same content returns the original result.
-  virtual absl::StatusOr<AppendResult> Append(absl::string_view stream,
-                                              ExpectedVersion expected,
+  virtual absl::StatusOr<AppendResult> Append(absl::string_view stream, ExpectedVersion expected,
                                               absl::Span<const EventData> events) = 0;
 
   // Append without blocking the caller on the commit: `done` gets the same
@@ -171,16 +163,16 @@ class EventLog {
   // Reads up to `max_count` events of `stream` starting at `from_version`
   // (inclusive) in `direction`. Backward reads with from_version beyond the
   // end start at the last event. NotFound for a stream with no events.
-  virtual absl::StatusOr<std::vector<RecordedEvent>> ReadStream(
-      absl::string_view stream, uint64_t from_version, Direction direction,
-      size_t max_count) const = 0;
+  virtual absl::StatusOr<std::vector<RecordedEvent>> ReadStream(absl::string_view stream,
+                                                                uint64_t from_version,
+                                                                Direction direction,
+                                                                size_t max_count) const = 0;
 
   // Reads up to `max_count` events of the global log matching `filter`,
   // starting at `from_position` (inclusive; backward reads with 0 or a
   // position beyond the head start at the head). Never returns a position
   // beyond the head: a position is readable only once every lower one is.
-  virtual absl::StatusOr<ReadAllResult> ReadAll(uint64_t from_position,
-                                                Direction direction,
+  virtual absl::StatusOr<ReadAllResult> ReadAll(uint64_t from_position, Direction direction,
                                                 size_t max_count,
                                                 const LogFilter& filter) const = 0;
 
@@ -190,15 +182,13 @@ class EventLog {
       absl::string_view event_id) const = 0;
 
   // NotFound for a stream with no events.
-  virtual absl::StatusOr<StreamInfo> GetStreamInfo(
-      absl::string_view stream) const = 0;
+  virtual absl::StatusOr<StreamInfo> GetStreamInfo(absl::string_view stream) const = 0;
 
   virtual LogHead Head() const = 0;
 
   // Blocks until the head is beyond `position` or `deadline` passes; returns
   // the head position then (which is <= position on timeout). Never polls.
-  virtual uint64_t WaitForPositionAfter(uint64_t position,
-                                        absl::Time deadline) const = 0;
+  virtual uint64_t WaitForPositionAfter(uint64_t position, absl::Time deadline) const = 0;
 
   // Registers `listener` to be called with the new head position after every
   // commit, on the committing thread: it must be quick and must not call

@@ -27,8 +27,7 @@ absl::Status ValidateStreamName(absl::string_view stream, const Limits& limits);
 
 // The whole append: stream, count, and each event's fields. Duplicate
 // event_ids within the append are rejected.
-absl::Status ValidateAppend(absl::string_view stream,
-                            absl::Span<const EventData> events,
+absl::Status ValidateAppend(absl::string_view stream, absl::Span<const EventData> events,
                             const Limits& limits);
 
 }  // namespace kam::eventstore

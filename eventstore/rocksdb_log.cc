@@ -52,8 +52,8 @@ std::string RandomEventId() {
   bytes[8] = (bytes[8] & 0x3f) | 0x80;  // RFC 4122 variant.
   std::string hex = absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
-  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4),
-                      "-", hex.substr(16, 4), "-", hex.substr(20));
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20));
 }
 
 size_t AppendBytes(absl::Span<const EventData> events) {
@@ -62,11 +62,9 @@ size_t AppendBytes(absl::Span<const EventData> events) {
   return bytes;
 }
 
-bool SameContent(const EventData& given, absl::string_view stream,
-                 const RecordedEvent& stored) {
-  return stored.stream == stream && stored.type == given.type &&
-         stored.data == given.data && stored.metadata == given.metadata &&
-         stored.occurred_at == given.occurred_at;
+bool SameContent(const EventData& given, absl::string_view stream, const RecordedEvent& stored) {
+  return stored.stream == stream && stored.type == given.type && stored.data == given.data &&
+         stored.metadata == given.metadata && stored.occurred_at == given.occurred_at;
 }
 
 bool Matches(const RecordedEvent& e, const LogFilter& filter) {
@@ -89,8 +87,7 @@ struct GroupState {
 class RocksDbLog final : public EventLog {
  public:
   RocksDbLog(std::string directory, const RocksDbLogOptions& options,
-             std::unique_ptr<rocksdb::DB> db,
-             std::vector<rocksdb::ColumnFamilyHandle*> families)
+             std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families)
       : directory_(std::move(directory)),
         options_(options),
         clock_(options.clock != nullptr ? *options.clock : SystemClock()),
@@ -115,21 +112,17 @@ class RocksDbLog final : public EventLog {
   void AppendAsync(std::string stream, ExpectedVersion expected, std::vector<EventData> events,
                    std::function<void(absl::StatusOr<AppendResult>)> done) override;
   absl::StatusOr<std::vector<RecordedEvent>> ReadStream(absl::string_view stream,
-                                                        uint64_t from_version,
-                                                        Direction direction,
+                                                        uint64_t from_version, Direction direction,
                                                         size_t max_count) const override;
   absl::StatusOr<ReadAllResult> ReadAll(uint64_t from_position, Direction direction,
-                                        size_t max_count,
-                                        const LogFilter& filter) const override;
-  absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
-      absl::string_view event_id) const override;
+                                        size_t max_count, const LogFilter& filter) const override;
+  absl::StatusOr<std::optional<RecordedEvent>> FindEvent(absl::string_view event_id) const override;
   absl::StatusOr<StreamInfo> GetStreamInfo(absl::string_view stream) const override;
   LogHead Head() const override;
   uint64_t WaitForPositionAfter(uint64_t position, absl::Time deadline) const override;
   uint64_t AddHeadListener(std::function<void(uint64_t)> listener) override;
   void RemoveHeadListener(uint64_t id) override;
-  absl::StatusOr<VerifyResult> Verify(uint64_t from_position,
-                                      uint64_t to_position) const override;
+  absl::StatusOr<VerifyResult> Verify(uint64_t from_position, uint64_t to_position) const override;
 
  private:
   rocksdb::ColumnFamilyHandle* log_family() const { return families_[1]; }
@@ -141,7 +134,7 @@ class RocksDbLog final : public EventLog {
   void CommitGroup(const std::vector<PendingAppend*>& group);
   absl::StatusOr<AppendResult> Stage(const PendingAppend& append, GroupState* state);
   absl::StatusOr<std::optional<AppendResult>> FindRetry(const PendingAppend& append,
-                                                         const GroupState& state) const;
+                                                        const GroupState& state) const;
   absl::StatusOr<std::optional<StreamMeta>> CurrentMeta(absl::string_view stream,
                                                         const GroupState& state) const;
   void Publish(const GroupState& state);
@@ -186,14 +179,13 @@ absl::Status RocksDbLog::LoadHead() {
   head.hash = GenesisHash();
   if (it->Valid()) {
     RecordedEvent last;
-    KAM_RETURN_IF_ERROR(DecodeLogValue(absl::string_view(it->value().data(),
-                                                         it->value().size()),
-                                       &last));
-    if (last.position != internal::DecodeU64(
-                             absl::string_view(it->key().data(), it->key().size())) ||
+    KAM_RETURN_IF_ERROR(
+        DecodeLogValue(absl::string_view(it->value().data(), it->value().size()), &last));
+    if (last.position !=
+            internal::DecodeU64(absl::string_view(it->key().data(), it->key().size())) ||
         ChainHash(last.prev_hash, CanonicalBytes(last)) != last.hash) {
-      return absl::DataLossError(absl::StrCat("the log's last entry (position ",
-                                              last.position, ") fails its hash check"));
+      return absl::DataLossError(
+          absl::StrCat("the log's last entry (position ", last.position, ") fails its hash check"));
     }
     head.position = last.position;
     head.hash = last.hash;
@@ -206,8 +198,7 @@ absl::Status RocksDbLog::LoadHead() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<AppendResult> RocksDbLog::Append(absl::string_view stream,
-                                                ExpectedVersion expected,
+absl::StatusOr<AppendResult> RocksDbLog::Append(absl::string_view stream, ExpectedVersion expected,
                                                 absl::Span<const EventData> events) {
   KAM_RETURN_IF_ERROR(ValidateAppend(stream, events, options_.limits));
   PendingAppend append(stream, expected, events, AppendBytes(events));
@@ -277,8 +268,7 @@ void RocksDbLog::CommitGroup(const std::vector<PendingAppend*>& group) {
   }
 }
 
-absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append,
-                                               GroupState* state) {
+absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append, GroupState* state) {
   KAM_ASSIGN_OR_RETURN(std::optional<AppendResult> retry, FindRetry(append, *state));
   if (retry.has_value()) return *retry;
   KAM_ASSIGN_OR_RETURN(std::optional<StreamMeta> meta, CurrentMeta(append.stream, *state));
@@ -301,9 +291,8 @@ absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append,
       break;
   }
   if (!holds) {
-    return absl::AbortedError(absl::StrCat("stream '", append.stream,
-                                           "': expected version ", expected.ToString(),
-                                           ", actual version ", actual));
+    return absl::AbortedError(absl::StrCat("stream '", append.stream, "': expected version ",
+                                           expected.ToString(), ", actual version ", actual));
   }
 
   StreamMeta next = meta.value_or(StreamMeta{0, 0, 0, state->recorded_at, {}});
@@ -328,8 +317,7 @@ absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append,
     const std::string position_key = internal::EncodeU64(e.position);
     state->batch.Put(log_family(), position_key,
                      internal::EncodeLogValue(e.prev_hash, e.hash, canonical));
-    state->batch.Put(index_family(), internal::StreamIndexKey(e.stream, e.version),
-                     position_key);
+    state->batch.Put(index_family(), internal::StreamIndexKey(e.stream, e.version), position_key);
     state->batch.Put(ids_family(), e.event_id, position_key);
     state->prev_hash = e.hash;
     state->events_by_id[e.event_id] = e;
@@ -348,8 +336,8 @@ absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append,
 // An append whose event_ids were recorded before is a retry when every event
 // matches what is stored, in the same stream and in order; then the original
 // result is the answer. Any other reuse of an id is refused.
-absl::StatusOr<std::optional<AppendResult>> RocksDbLog::FindRetry(
-    const PendingAppend& append, const GroupState& state) const {
+absl::StatusOr<std::optional<AppendResult>> RocksDbLog::FindRetry(const PendingAppend& append,
+                                                                  const GroupState& state) const {
   std::vector<RecordedEvent> found;
   for (size_t i = 0; i < append.events.size(); ++i) {
     const EventData& given = append.events[i];
@@ -362,13 +350,12 @@ absl::StatusOr<std::optional<AppendResult>> RocksDbLog::FindRetry(
     }
     if (!stored.has_value()) continue;
     if (!SameContent(given, append.stream, *stored)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "events[", i, "].event_id: '", given.event_id, "' was recorded at position ",
-          stored->position, " in stream '", stored->stream, "' with other content"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("events[", i, "].event_id: '", given.event_id, "' was recorded at position ",
+                       stored->position, " in stream '", stored->stream, "' with other content"));
     }
     found.push_back(std::move(*stored));
-    if (found.size() != i + 1 ||
-        (i > 0 && found[i].version != found[i - 1].version + 1)) {
+    if (found.size() != i + 1 || (i > 0 && found[i].version != found[i - 1].version + 1)) {
       return absl::AlreadyExistsError(absl::StrCat(
           "events[", i, "].event_id: '", given.event_id, "' was recorded at position ",
           found.back().position, " by a different append; retry the original append whole"));
@@ -376,16 +363,18 @@ absl::StatusOr<std::optional<AppendResult>> RocksDbLog::FindRetry(
   }
   if (found.empty()) return std::nullopt;
   if (found.size() != append.events.size()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "events[", found.size(), "]: not recorded, while events before it were, at "
-        "position ", found.front().position, "; retry the original append whole"));
+    return absl::AlreadyExistsError(absl::StrCat("events[", found.size(),
+                                                 "]: not recorded, while events before it were, at "
+                                                 "position ",
+                                                 found.front().position,
+                                                 "; retry the original append whole"));
   }
-  return AppendResult{found.front().version, found.back().version,
-                      found.front().position, found.back().position};
+  return AppendResult{found.front().version, found.back().version, found.front().position,
+                      found.back().position};
 }
 
-absl::StatusOr<std::optional<StreamMeta>> RocksDbLog::CurrentMeta(
-    absl::string_view stream, const GroupState& state) const {
+absl::StatusOr<std::optional<StreamMeta>> RocksDbLog::CurrentMeta(absl::string_view stream,
+                                                                  const GroupState& state) const {
   if (auto it = state.streams.find(stream); it != state.streams.end()) return it->second;
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), streams_family(),
@@ -422,11 +411,11 @@ absl::StatusOr<std::optional<RecordedEvent>> RocksDbLog::EventById(
 
 absl::StatusOr<RecordedEvent> RocksDbLog::EventAt(uint64_t position) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_family(),
-                               internal::EncodeU64(position), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), log_family(), internal::EncodeU64(position), &value);
   if (s.IsNotFound()) {
-    return absl::DataLossError(absl::StrCat("position ", position,
-                                            " is indexed but missing from the log"));
+    return absl::DataLossError(
+        absl::StrCat("position ", position, " is indexed but missing from the log"));
   }
   KAM_RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("reading position ", position)));
   RecordedEvent e;
@@ -434,9 +423,10 @@ absl::StatusOr<RecordedEvent> RocksDbLog::EventAt(uint64_t position) const {
   return e;
 }
 
-absl::StatusOr<std::vector<RecordedEvent>> RocksDbLog::ReadStream(
-    absl::string_view stream, uint64_t from_version, Direction direction,
-    size_t max_count) const {
+absl::StatusOr<std::vector<RecordedEvent>> RocksDbLog::ReadStream(absl::string_view stream,
+                                                                  uint64_t from_version,
+                                                                  Direction direction,
+                                                                  size_t max_count) const {
   KAM_RETURN_IF_ERROR(ValidateStreamName(stream, options_.limits));
   const uint64_t head = head_position();
   const std::string begin = internal::StreamIndexKey(stream, 0);
@@ -455,8 +445,8 @@ absl::StatusOr<std::vector<RecordedEvent>> RocksDbLog::ReadStream(
   std::vector<uint64_t> positions;
   for (; it->Valid() && positions.size() < max_count;
        direction == Direction::kForward ? it->Next() : it->Prev()) {
-    uint64_t position = internal::DecodeU64(absl::string_view(it->value().data(),
-                                                              it->value().size()));
+    uint64_t position =
+        internal::DecodeU64(absl::string_view(it->value().data(), it->value().size()));
     // Only what every reader may see: nothing beyond the published head.
     if (position > head) {
       if (direction == Direction::kForward) break;
@@ -483,15 +473,13 @@ absl::StatusOr<std::vector<RecordedEvent>> RocksDbLog::ReadStream(
   return events;
 }
 
-absl::StatusOr<ReadAllResult> RocksDbLog::ReadAll(uint64_t from_position,
-                                                  Direction direction, size_t max_count,
-                                                  const LogFilter& filter) const {
+absl::StatusOr<ReadAllResult> RocksDbLog::ReadAll(uint64_t from_position, Direction direction,
+                                                  size_t max_count, const LogFilter& filter) const {
   const uint64_t head = head_position();
   ReadAllResult result;
   const bool forward = direction == Direction::kForward;
   uint64_t position = forward ? std::max<uint64_t>(from_position, 1)
-                              : (from_position == 0 || from_position > head ? head
-                                                                             : from_position);
+                              : (from_position == 0 || from_position > head ? head : from_position);
   const std::string lower_key = internal::EncodeU64(1);
   const std::string upper_key = internal::EncodeU64(head + 1);
   rocksdb::Slice lower(lower_key), upper(upper_key);
@@ -504,15 +492,13 @@ absl::StatusOr<ReadAllResult> RocksDbLog::ReadAll(uint64_t from_position,
   while (position >= 1 && position <= head && result.events.size() < max_count &&
          examined < kMaxExaminedPerRead) {
     if (!it->Valid() ||
-        internal::DecodeU64(absl::string_view(it->key().data(), it->key().size())) !=
-            position) {
+        internal::DecodeU64(absl::string_view(it->key().data(), it->key().size())) != position) {
       KAM_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("reading position ", position)));
-      return absl::DataLossError(absl::StrCat("position ", position,
-                                              " is missing from the log"));
+      return absl::DataLossError(absl::StrCat("position ", position, " is missing from the log"));
     }
     RecordedEvent e;
-    KAM_RETURN_IF_ERROR(DecodeLogValue(
-        absl::string_view(it->value().data(), it->value().size()), &e));
+    KAM_RETURN_IF_ERROR(
+        DecodeLogValue(absl::string_view(it->value().data(), it->value().size()), &e));
     if (Matches(e, filter)) result.events.push_back(std::move(e));
     ++examined;
     if (forward) {
@@ -584,9 +570,8 @@ LogHead RocksDbLog::Head() const {
 
 uint64_t RocksDbLog::WaitForPositionAfter(uint64_t position, absl::Time deadline) const {
   absl::MutexLock lock(&head_mu_);
-  auto beyond = [this, position]() ABSL_SHARED_LOCKS_REQUIRED(head_mu_) {
-    return head_.position > position;
-  };
+  auto beyond = [this, position]()
+                    ABSL_SHARED_LOCKS_REQUIRED(head_mu_) { return head_.position > position; };
   head_mu_.AwaitWithDeadline(absl::Condition(&beyond), deadline);
   return head_.position;
 }
@@ -609,8 +594,7 @@ absl::StatusOr<VerifyResult> RocksDbLog::Verify(uint64_t from_position,
                                                 uint64_t to_position) const {
   const LogHead head = Head();
   const uint64_t from = std::max<uint64_t>(from_position, 1);
-  const uint64_t to =
-      to_position == 0 || to_position > head.position ? head.position : to_position;
+  const uint64_t to = to_position == 0 || to_position > head.position ? head.position : to_position;
   VerifyResult result;
   std::string expected_prev = GenesisHash();
   if (from > 1 && from <= to) {
@@ -635,8 +619,7 @@ absl::StatusOr<VerifyResult> RocksDbLog::Verify(uint64_t from_position,
   };
   for (uint64_t position = from; position <= to; ++position, it->Next()) {
     if (!it->Valid()) {
-      return fail(position, it->status().ok() ? "missing from the log"
-                                              : it->status().ToString());
+      return fail(position, it->status().ok() ? "missing from the log" : it->status().ToString());
     }
     absl::string_view key(it->key().data(), it->key().size());
     absl::string_view value(it->value().data(), it->value().size());
@@ -662,9 +645,10 @@ absl::StatusOr<VerifyResult> RocksDbLog::Verify(uint64_t from_position,
 absl::Status OpenError(const std::string& directory, const rocksdb::Status& s) {
   const std::string cause = s.ToString();
   if (s.IsIOError() && absl::StrContains(absl::AsciiStrToLower(cause), "lock")) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the data directory ", directory, " is in use by another process (or already "
-        "open in this one): ", cause));
+    return absl::FailedPreconditionError(absl::StrCat("the data directory ", directory,
+                                                      " is in use by another process (or already "
+                                                      "open in this one): ",
+                                                      cause));
   }
   if (s.IsCorruption()) {
     return absl::DataLossError(absl::StrCat("refusing to open the log in ", directory,
@@ -684,14 +668,14 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenRocksDbLog(const std::string& dire
   if (!options.create_if_missing &&
       !std::filesystem::exists(std::filesystem::path(directory) / "CURRENT")) {
     // Checked here because RocksDB creates the directory before it looks.
-    return absl::NotFoundError(absl::StrCat("no log in ", directory,
-                                            " (and create_if_missing is off)"));
+    return absl::NotFoundError(
+        absl::StrCat("no log in ", directory, " (and create_if_missing is off)"));
   }
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(db_options, directory, &existing).ok() &&
       std::find(existing.begin(), existing.end(), internal::kLogFamily) == existing.end()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        directory, " holds a RocksDB database that is not a kam log"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(directory, " holds a RocksDB database that is not a kam log"));
   }
   if (options.create_if_missing) {
     std::error_code ec;
@@ -703,15 +687,15 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenRocksDbLog(const std::string& dire
   }
   std::vector<rocksdb::ColumnFamilyHandle*> families;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(
-      db_options, directory, internal::MakeFamilyDescriptors(options.block_cache_bytes),
-      &families, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(db_options, directory,
+                                        internal::MakeFamilyDescriptors(options.block_cache_bytes),
+                                        &families, &raw);
   if (!s.ok()) return OpenError(directory, s);
   auto log = std::make_unique<RocksDbLog>(directory, options, std::unique_ptr<rocksdb::DB>(raw),
                                           std::move(families));
   if (absl::Status loaded = log->LoadHead(); !loaded.ok()) {
-    return absl::Status(loaded.code(), absl::StrCat("refusing to open the log in ", directory,
-                                                    ": ", loaded.message()));
+    return absl::Status(loaded.code(), absl::StrCat("refusing to open the log in ", directory, ": ",
+                                                    loaded.message()));
   }
   return std::unique_ptr<EventLog>(std::move(log));
 }

@@ -62,8 +62,8 @@ struct RocksDbLogOptions {
 // this one) has it open; DataLoss naming the file when stored data is
 // corrupt (the log refuses to open rather than drop acknowledged events);
 // NotFound when it does not exist and create_if_missing is false.
-absl::StatusOr<std::unique_ptr<EventLog>> OpenRocksDbLog(
-    const std::string& directory, const RocksDbLogOptions& options);
+absl::StatusOr<std::unique_ptr<EventLog>> OpenRocksDbLog(const std::string& directory,
+                                                         const RocksDbLogOptions& options);
 
 // Writes a consistent copy of the closed log in `log_dir` to `to_dir` (a
 // RocksDB checkpoint: immutable files are hard-linked when both directories

@@ -10,10 +10,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define KAM_RETURN_IF_ERROR(expr)                  \
-  do {                                             \
-    ::absl::Status kam_status_ = (expr);           \
-    if (!kam_status_.ok()) return kam_status_;     \
+#define KAM_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::absl::Status kam_status_ = (expr);       \
+    if (!kam_status_.ok()) return kam_status_; \
   } while (0)
 
 #define KAM_STATUS_CONCAT_INNER_(a, b) a##b

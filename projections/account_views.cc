@@ -103,6 +103,7 @@ void AccountViews::Warm() {
   absl::StatusOr<std::vector<std::string>> all = store_->AccountIds();
   std::vector<std::string> batch = all.ok() ? *std::move(all) : std::vector<std::string>();
   while (true) {
+    OrderByWork(&batch);
     for (const std::string& account : batch) {
       {
         absl::MutexLock lock(&mu_);
@@ -123,8 +124,7 @@ void AccountViews::Warm() {
     // Woken by new events; otherwise sleeps until the next view expires (on
     // the views' clock, looked at again at least every minute).
     const absl::Duration until_expiry =
-        expiries_.empty() ? absl::InfiniteDuration()
-                          : expiries_.begin()->first - clock_->Now();
+        expiries_.empty() ? absl::InfiniteDuration() : expiries_.begin()->first - clock_->Now();
     mu_.AwaitWithTimeout(absl::Condition(&has_work),
                          std::clamp(until_expiry, absl::ZeroDuration(), absl::Minutes(1)));
     if (stop_warming_) return;
@@ -136,6 +136,23 @@ void AccountViews::Warm() {
       expiries_.erase(expiries_.begin());
     }
   }
+}
+
+// The busiest accounts first: they are the slowest to compute on demand,
+// so warming them early takes the worst waits off the calls.
+void AccountViews::OrderByWork(std::vector<std::string>* accounts) const {
+  std::vector<std::pair<size_t, std::string>> sized;
+  {
+    absl::MutexLock lock(&mu_);
+    for (std::string& account : *accounts) {
+      auto it = revenue_.find(account);
+      sized.emplace_back(it == revenue_.end() ? 0 : it->second.size(), std::move(account));
+    }
+  }
+  std::stable_sort(sized.begin(), sized.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  accounts->clear();
+  for (auto& [size, account] : sized) accounts->push_back(std::move(account));
 }
 
 absl::Time AccountViews::Resolve(const ViewTime& when) const {
@@ -203,14 +220,13 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::ViewOf(
   AccountHistory history =
       SelectHistoryWithCatalog(account_id, std::move(events), catalog, as_of, axis);
   auto it = ranking.index.find(account_id);
-  kam::v1::AbcClass abc_class = it == ranking.index.end() ? kam::v1::ABC_CLASS_C
-                                                          : ranking.accounts[it->second].abc_class;
+  kam::v1::AbcClass abc_class =
+      it == ranking.index.end() ? kam::v1::ABC_CLASS_C : ranking.accounts[it->second].abc_class;
   absl::StatusOr<kam::v1::AccountView> view = BuildAccountView(history, abc_class, rules_);
   if (!view.ok() && absl::IsNotFound(view.status())) {
-    return absl::NotFoundError(absl::StrCat("account '", account_id, "' does not exist at ",
-                                            absl::FormatTime(as_of), " on the ",
-                                            axis == TimeAxis::kOccurred ? "occurred" : "recorded",
-                                            " axis"));
+    return absl::NotFoundError(
+        absl::StrCat("account '", account_id, "' does not exist at ", absl::FormatTime(as_of),
+                     " on the ", axis == TimeAxis::kOccurred ? "occurred" : "recorded", " axis"));
   }
   return view;
 }
@@ -220,8 +236,7 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::GetAccount(absl::string_view 
   const absl::Time as_of = Resolve(when);
   std::shared_ptr<const Ranking> ranking = RankingAt(as_of, when.axis);
   if (when.as_of.has_value() || when.axis != TimeAxis::kOccurred) {
-    return ViewOf(account_id, as_of, when.axis, *ranking, CatalogFacts(as_of, when.axis),
-                  nullptr);
+    return ViewOf(account_id, as_of, when.axis, *ranking, CatalogFacts(as_of, when.axis), nullptr);
   }
   return LiveView(account_id, as_of, *ranking);
 }
@@ -276,7 +291,8 @@ void AccountViews::AddEventTimes(const std::vector<StoredEvent>& events,
                                  std::vector<absl::Time>* times) {
   for (const StoredEvent& e : events) {
     times->push_back(e.occurred_at);
-    if (e.event.has_event_corrected() && e.event.event_corrected().replacement().has_occurred_at()) {
+    if (e.event.has_event_corrected() &&
+        e.event.event_corrected().replacement().has_occurred_at()) {
       const google::protobuf::Timestamp& t = e.event.event_corrected().replacement().occurred_at();
       times->push_back(absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos()));
     }
@@ -325,10 +341,9 @@ std::vector<Fact> AccountViews::CatalogFacts(absl::Time as_of, TimeAxis axis) co
   // Only launches inside the opportunity window can matter to a view; every
   // account gets a copy, so keep it short.
   const absl::Duration window = Days(rules_.opportunity_window_days);
-  facts.erase(std::remove_if(facts.begin(), facts.end(),
-                             [&](const Fact& f) {
-                               return !InTrailingWindow(f.occurred_at, as_of, window);
-                             }),
+  facts.erase(std::remove_if(
+                  facts.begin(), facts.end(),
+                  [&](const Fact& f) { return !InTrailingWindow(f.occurred_at, as_of, window); }),
               facts.end());
   return facts;
 }
@@ -338,8 +353,8 @@ absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccounts(
   return AllAccountsAt(Resolve(when), when.axis);
 }
 
-absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccountsAt(
-    absl::Time as_of, TimeAxis axis) const {
+absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccountsAt(absl::Time as_of,
+                                                                              TimeAxis axis) const {
   std::shared_ptr<const Ranking> ranking = RankingAt(as_of, axis);
   const std::vector<Fact> catalog = CatalogFacts(as_of, axis);
   KAM_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->AccountIds());

@@ -18,9 +18,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <thread>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -67,8 +67,7 @@ class AccountViews {
   // Every account existing at that time, by account id.
   absl::StatusOr<std::vector<kam::v1::AccountView>> AllAccounts(const ViewTime& when) const;
 
-  absl::StatusOr<kam::v1::Portfolio> GetPortfolio(const ViewTime& when,
-                                                  uint32_t max_pareto_points,
+  absl::StatusOr<kam::v1::Portfolio> GetPortfolio(const ViewTime& when, uint32_t max_pareto_points,
                                                   uint32_t max_attention) const;
 
   // Trailing-365-day revenue and ABC class of every account with revenue at
@@ -100,7 +99,7 @@ class AccountViews {
   std::shared_ptr<const Ranking> RankingAt(absl::Time as_of, TimeAxis axis) const;
   std::shared_ptr<const Ranking> ComputeRanking(absl::Time as_of, TimeAxis axis) const;
   absl::StatusOr<std::vector<kam::v1::AccountView>> AllAccountsAt(absl::Time as_of,
-                                                                   TimeAxis axis) const;
+                                                                  TimeAxis axis) const;
   // With `event_times`, also adds the business times of the account's events.
   absl::StatusOr<kam::v1::AccountView> ViewOf(absl::string_view account_id, absl::Time as_of,
                                               TimeAxis axis, const Ranking& ranking,
@@ -108,8 +107,7 @@ class AccountViews {
                                               std::vector<absl::Time>* event_times) const;
   absl::StatusOr<kam::v1::AccountView> LiveView(absl::string_view account_id, absl::Time now,
                                                 const Ranking& ranking) const;
-  static void AddEventTimes(const std::vector<StoredEvent>& events,
-                            std::vector<absl::Time>* times);
+  static void AddEventTimes(const std::vector<StoredEvent>& events, std::vector<absl::Time>* times);
   absl::Time NextEdge(const std::vector<absl::Time>& times, absl::Time now) const;
 
   struct LiveEntry {
@@ -121,6 +119,7 @@ class AccountViews {
   };
   static constexpr size_t kMaxLiveViews = 100000;
   void Warm();
+  void OrderByWork(std::vector<std::string>* accounts) const;
   std::vector<Fact> CatalogFacts(absl::Time as_of, TimeAxis axis) const;
 
   const ProjectionStore* const store_;

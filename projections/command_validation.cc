@@ -67,10 +67,8 @@ std::string IdentityOf(const AccountEvent& event) {
   const char* name = IdentityFieldName(event.kind_case());
   if (name == nullptr) return "";
   const google::protobuf::FieldDescriptor* kind_field = KindField(event.kind_case());
-  const google::protobuf::Message& body =
-      event.GetReflection()->GetMessage(event, kind_field);
-  const google::protobuf::FieldDescriptor* id_field =
-      body.GetDescriptor()->FindFieldByName(name);
+  const google::protobuf::Message& body = event.GetReflection()->GetMessage(event, kind_field);
+  const google::protobuf::FieldDescriptor* id_field = body.GetDescriptor()->FindFieldByName(name);
   return body.GetReflection()->GetString(body, id_field);
 }
 
@@ -101,8 +99,8 @@ void RecordedState::Apply(const StoredEvent& e) {
   entry.occurred_at = e.occurred_at;
   if (e.event.has_event_corrected()) {
     const AccountEvent& replacement = e.event.event_corrected().replacement();
-    entry.occurred_at = replacement.has_occurred_at() ? ToTime(replacement.occurred_at())
-                                                      : absl::InfinitePast();
+    entry.occurred_at =
+        replacement.has_occurred_at() ? ToTime(replacement.occurred_at()) : absl::InfinitePast();
   }
   by_event_id_.emplace(entry.event_id, entries_.size());
   entries_.push_back(std::move(entry));
@@ -217,8 +215,8 @@ void RecordedState::Refold() {
     auto it = by_event_id_.find(entry.identity);
     if (it == by_event_id_.end()) continue;
     RecordedEntry& target = entries_[it->second];
-    target.occurred_at = entry.occurred_at == absl::InfinitePast() ? target.original_occurred_at
-                                                                   : entry.occurred_at;
+    target.occurred_at =
+        entry.occurred_at == absl::InfinitePast() ? target.original_occurred_at : entry.occurred_at;
   }
   for (const RecordedEntry& entry : entries_) {
     if (!entry.retracted && !IsAmendment(entry.kind)) FoldEntry(entry);
@@ -280,9 +278,8 @@ absl::Status ValidateEnums(const google::protobuf::Message& message, absl::strin
       if (!field->is_repeated()) {
         status = ValidateEnum(field, reflection->GetEnumValue(message, field), path, -1);
       }
-      for (int i = 0; field->is_repeated() && status.ok() &&
-                      i < reflection->FieldSize(message, field);
-           ++i) {
+      for (int i = 0;
+           field->is_repeated() && status.ok() && i < reflection->FieldSize(message, field); ++i) {
         status = ValidateEnum(field, reflection->GetRepeatedEnumValue(message, field, i), path, i);
       }
     } else if (field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
@@ -290,9 +287,8 @@ absl::Status ValidateEnums(const google::protobuf::Message& message, absl::strin
       if (!field->is_repeated()) {
         status = ValidateEnums(reflection->GetMessage(message, field), field_path);
       }
-      for (int i = 0; field->is_repeated() && status.ok() &&
-                      i < reflection->FieldSize(message, field);
-           ++i) {
+      for (int i = 0;
+           field->is_repeated() && status.ok() && i < reflection->FieldSize(message, field); ++i) {
         status = ValidateEnums(reflection->GetRepeatedMessage(message, field, i),
                                absl::StrCat(field_path, "[", i, "]"));
       }
@@ -303,8 +299,8 @@ absl::Status ValidateEnums(const google::protobuf::Message& message, absl::strin
 }
 
 // "Not in the future (beyond clock skew), not before 2000."
-absl::Status ValidateOccurredAt(const AccountEvent& event, const std::string& path,
-                                bool required, absl::Time now) {
+absl::Status ValidateOccurredAt(const AccountEvent& event, const std::string& path, bool required,
+                                absl::Time now) {
   const std::string field = absl::StrCat(path, ".occurred_at");
   if (!event.has_occurred_at()) {
     if (!required) return absl::OkStatus();
@@ -320,9 +316,9 @@ absl::Status ValidateOccurredAt(const AccountEvent& event, const std::string& pa
                                        " is before 2000-01-01, the earliest time kam records"));
   }
   if (occurred_at > now + kMaxClockSkew) {
-    return Invalid(field, absl::StrCat(TimeText(occurred_at), " is in the future (server time ",
-                                       TimeText(now), ", allowing ",
-                                       absl::FormatDuration(kMaxClockSkew), " of clock skew)"));
+    return Invalid(
+        field, absl::StrCat(TimeText(occurred_at), " is in the future (server time ", TimeText(now),
+                            ", allowing ", absl::FormatDuration(kMaxClockSkew), " of clock skew)"));
   }
   return absl::OkStatus();
 }
@@ -353,8 +349,7 @@ absl::Status ValidateOrderPlaced(const kam::v1::OrderPlaced& order, const std::s
   absl::Status s = ValidateMoney(order.amount(), path + ".amount", rules);
   for (int i = 0; s.ok() && i < order.lines_size(); ++i) {
     if (!order.lines(i).has_amount()) continue;
-    s = ValidateMoney(order.lines(i).amount(), absl::StrCat(path, ".lines[", i, "].amount"),
-                      rules);
+    s = ValidateMoney(order.lines(i).amount(), absl::StrCat(path, ".lines[", i, "].amount"), rules);
   }
   return s;
 }
@@ -362,8 +357,8 @@ absl::Status ValidateOrderPlaced(const kam::v1::OrderPlaced& order, const std::s
 absl::Status ValidateProspect(const kam::v1::ProspectAssessed& prospect, const std::string& path,
                               const Rules& rules) {
   if (prospect.has_expected_annual_revenue()) {
-    absl::Status s = ValidateMoney(prospect.expected_annual_revenue(),
-                                   path + ".expected_annual_revenue", rules);
+    absl::Status s =
+        ValidateMoney(prospect.expected_annual_revenue(), path + ".expected_annual_revenue", rules);
     if (!s.ok()) return s;
   }
   // Written so that NaN fails too.
@@ -375,13 +370,12 @@ absl::Status ValidateProspect(const kam::v1::ProspectAssessed& prospect, const s
 }
 
 absl::Status ValidateCorrectionFields(const kam::v1::EventCorrected& correction,
-                                      const std::string& path, absl::Time now,
-                                      const Rules& rules);
+                                      const std::string& path, absl::Time now, const Rules& rules);
 
 // The kind-specific checks that need no state. `path` names the kind's
 // message, e.g. "event.order_placed".
-absl::Status ValidateKindFields(const AccountEvent& event, const std::string& path,
-                                absl::Time now, const Rules& rules) {
+absl::Status ValidateKindFields(const AccountEvent& event, const std::string& path, absl::Time now,
+                                const Rules& rules) {
   switch (event.kind_case()) {
     case AccountEvent::kAccountOpened:
       if (event.account_opened().name().empty()) {
@@ -430,9 +424,10 @@ absl::Status ValidateKindFields(const AccountEvent& event, const std::string& pa
 absl::Status ValidateFields(const AccountEvent& event, const std::string& path,
                             bool occurred_at_required, absl::Time now, const Rules& rules) {
   if (event.kind_case() == AccountEvent::KIND_NOT_SET) {
-    return Invalid(path, "no event kind is set; set exactly one of account_opened, "
-                         "contact_added, ..., product_launched, event_corrected, "
-                         "event_retracted");
+    return Invalid(path,
+                   "no event kind is set; set exactly one of account_opened, "
+                   "contact_added, ..., product_launched, event_corrected, "
+                   "event_retracted");
   }
   absl::Status s = ValidateOccurredAt(event, path, occurred_at_required, now);
   if (s.ok()) s = ValidateEnums(event, path);
@@ -444,8 +439,7 @@ absl::Status ValidateFields(const AccountEvent& event, const std::string& path,
 }
 
 absl::Status ValidateCorrectionFields(const kam::v1::EventCorrected& correction,
-                                      const std::string& path, absl::Time now,
-                                      const Rules& rules) {
+                                      const std::string& path, absl::Time now, const Rules& rules) {
   if (correction.corrected_event_id().empty()) {
     return Required(path, "corrected_event_id", "the id of the event corrected");
   }
@@ -487,9 +481,10 @@ absl::Status ValidateStreamOfKind(absl::string_view account_id, const AccountEve
                                               "are recorded without an account"));
   }
   if (!account_id.empty() && catalog_kind) {
-    return Invalid("account_id", "must be empty for a ProductLaunched and its corrections: our "
-                                 "catalog is recorded without an account, on the 'catalog' "
-                                 "stream");
+    return Invalid("account_id",
+                   "must be empty for a ProductLaunched and its corrections: our "
+                   "catalog is recorded without an account, on the 'catalog' "
+                   "stream");
   }
   return absl::OkStatus();
 }
@@ -535,11 +530,11 @@ absl::Status ValidateContact(absl::string_view account_id, const RecordedState& 
                                      "'); a new title, role or level is a ContactChanged"));
   }
   if (active) return absl::OkStatus();
-  return Precondition(
-      Field(event, "contact_id"),
-      absl::StrCat("contact '", id, "' is not active at ", AccountLabel(account_id),
-                   contact == nullptr ? " (never added)"
-                                      : absl::StrCat(" (left in event '", contact->event_id, "')")));
+  return Precondition(Field(event, "contact_id"),
+                      absl::StrCat("contact '", id, "' is not active at ", AccountLabel(account_id),
+                                   contact == nullptr ? " (never added)"
+                                                      : absl::StrCat(" (left in event '",
+                                                                     contact->event_id, "')")));
 }
 
 absl::Status ValidateComplaint(absl::string_view account_id, const RecordedState& recorded,
@@ -548,10 +543,11 @@ absl::Status ValidateComplaint(absl::string_view account_id, const RecordedState
   const RecordedState::Tracked* complaint = recorded.Complaint(id);
   if (event.has_complaint_filed()) {
     if (complaint == nullptr) return absl::OkStatus();
-    return Precondition(Field(event, "complaint_id"),
-                        absl::StrCat("complaint '", id, "' was already filed at ",
-                                     AccountLabel(account_id), "; complaint ids are unique "
-                                     "within the account"));
+    return Precondition(
+        Field(event, "complaint_id"),
+        absl::StrCat("complaint '", id, "' was already filed at ", AccountLabel(account_id),
+                     "; complaint ids are unique "
+                     "within the account"));
   }
   if (complaint != nullptr && complaint->active) return absl::OkStatus();
   return Precondition(
@@ -575,8 +571,8 @@ absl::Status ValidateOrder(absl::string_view account_id, const RecordedState& re
                                      "mistaken order is corrected with an EventCorrected"));
   }
   if (order != nullptr) return absl::OkStatus();
-  return Precondition(Field(event, "order_id"), absl::StrCat("no order '", id, "' was placed at ",
-                                                             AccountLabel(account_id)));
+  return Precondition(Field(event, "order_id"),
+                      absl::StrCat("no order '", id, "' was placed at ", AccountLabel(account_id)));
 }
 
 absl::Status ValidateAgreement(absl::string_view account_id, const RecordedState& recorded,
@@ -603,10 +599,11 @@ absl::Status ValidateProduct(const RecordedState& recorded, const AccountEvent& 
   const std::string id = IdentityOf(event);
   const RecordedState::Tracked* product = recorded.Product(id);
   if (product == nullptr) return absl::OkStatus();
-  return Precondition(Field(event, "product_id"),
-                      absl::StrCat("product '", id, "' was already launched (event '",
-                                   product->event_id, "'); a mistaken launch is corrected "
-                                   "with an EventCorrected"));
+  return Precondition(
+      Field(event, "product_id"),
+      absl::StrCat("product '", id, "' was already launched (event '", product->event_id,
+                   "'); a mistaken launch is corrected "
+                   "with an EventCorrected"));
 }
 
 // The event an EventCorrected or EventRetracted names, if it may be amended:
@@ -621,21 +618,24 @@ absl::StatusOr<const RecordedEntry*> AmendableTarget(absl::string_view account_i
   const std::string id = IdentityOf(event);
   const RecordedEntry* target = recorded.Find(id);
   if (target == nullptr) {
-    return Precondition(field, absl::StrCat("no event '", id, "' was recorded at ",
-                                            AccountLabel(account_id),
-                                            "; name an event of the same stream"));
+    return Precondition(
+        field, absl::StrCat("no event '", id, "' was recorded at ", AccountLabel(account_id),
+                            "; name an event of the same stream"));
   }
   if (target->kind == AccountEvent::kEventRetracted) {
-    return Precondition(field, absl::StrCat("event '", id, "' is an EventRetracted, which can "
+    return Precondition(field, absl::StrCat("event '", id,
+                                            "' is an EventRetracted, which can "
                                             "be neither corrected nor retracted"));
   }
   if (target->kind == AccountEvent::kEventCorrected && correcting) {
-    return Precondition(field, absl::StrCat("event '", id, "' is an EventCorrected, which cannot "
-                                            "be corrected; correct event '", target->identity,
-                                            "' again instead"));
+    return Precondition(field, absl::StrCat("event '", id,
+                                            "' is an EventCorrected, which cannot "
+                                            "be corrected; correct event '",
+                                            target->identity, "' again instead"));
   }
   if (target->retracted) {
-    return Precondition(field, absl::StrCat("event '", id, "' is retracted; it can be neither "
+    return Precondition(field, absl::StrCat("event '", id,
+                                            "' is retracted; it can be neither "
                                             "corrected nor retracted"));
   }
   return target;
@@ -663,18 +663,19 @@ absl::Status ValidateReplacement(absl::string_view account_id, const RecordedSta
                                  const RecordedEntry& target, const AccountEvent& replacement) {
   const std::string path = "event.event_corrected.replacement";
   if (replacement.kind_case() != target.kind) {
-    return Precondition(path, absl::StrCat("a ", KindName(replacement.kind_case()),
-                                           " cannot replace the ", KindName(target.kind), " '",
-                                           target.event_id, "'; a replacement is of the same "
-                                           "kind (retract the event and record a new one)"));
+    return Precondition(
+        path, absl::StrCat("a ", KindName(replacement.kind_case()), " cannot replace the ",
+                           KindName(target.kind), " '", target.event_id,
+                           "'; a replacement is of the same "
+                           "kind (retract the event and record a new one)"));
   }
   const std::string identity = IdentityOf(replacement);
   if (identity != target.identity) {
     return Precondition(
-        absl::StrCat(path, ".", KindFieldName(target.kind), ".",
-                     IdentityFieldName(target.kind)),
+        absl::StrCat(path, ".", KindFieldName(target.kind), ".", IdentityFieldName(target.kind)),
         absl::StrCat("'", identity, "' differs from '", target.identity, "' of event '",
-                     target.event_id, "'; identity fields cannot be corrected (retract the "
+                     target.event_id,
+                     "'; identity fields cannot be corrected (retract the "
                      "event and record a new one)"));
   }
   if (!replacement.has_occurred_at() || account_id.empty()) return absl::OkStatus();
@@ -682,16 +683,17 @@ absl::Status ValidateReplacement(absl::string_view account_id, const RecordedSta
   if (target.event_id == recorded.opened_event_id()) {
     const absl::Time earliest = EarliestFactAfterOpening(recorded);
     if (occurred_at <= earliest) return absl::OkStatus();
-    return Precondition(path + ".occurred_at",
-                        absl::StrCat(TimeText(occurred_at), " is after the account's event "
-                                     "that occurred at ", TimeText(earliest),
-                                     "; no event of an account may occur before its opening"));
+    return Precondition(
+        path + ".occurred_at",
+        absl::StrCat(TimeText(occurred_at),
+                     " is after the account's event "
+                     "that occurred at ",
+                     TimeText(earliest), "; no event of an account may occur before its opening"));
   }
   if (occurred_at >= recorded.opened_at()) return absl::OkStatus();
   return Precondition(path + ".occurred_at",
-                      absl::StrCat(TimeText(occurred_at), " is before ",
-                                   AccountLabel(account_id), " was opened at ",
-                                   TimeText(recorded.opened_at())));
+                      absl::StrCat(TimeText(occurred_at), " is before ", AccountLabel(account_id),
+                                   " was opened at ", TimeText(recorded.opened_at())));
 }
 
 absl::Status ValidateAmendment(absl::string_view account_id, const RecordedState& recorded,
@@ -731,8 +733,8 @@ absl::Status ValidateAgainstState(absl::string_view account_id, const RecordedSt
 
 }  // namespace
 
-absl::Status ValidateEventFields(const AccountEvent& event, absl::string_view path,
-                                 absl::Time now, const Rules& rules) {
+absl::Status ValidateEventFields(const AccountEvent& event, absl::string_view path, absl::Time now,
+                                 const Rules& rules) {
   return ValidateFields(event, std::string(path), true, now, rules);
 }
 

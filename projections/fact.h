@@ -18,7 +18,7 @@ namespace kam::projections {
 enum class TimeAxis { kOccurred, kRecorded };
 
 struct Fact {
-  std::string event_id;  // The original event's id, also when corrected.
+  std::string event_id;   // The original event's id, also when corrected.
   uint64_t position = 0;  // The original event's global position.
   uint64_t version = 0;   // The original event's stream version.
   // Effective business time: the latest correction's occurred_at if any.
@@ -42,7 +42,7 @@ inline bool BusinessOrder(const Fact& a, const Fact& b) {
 // What one view evaluation is given.
 struct AccountHistory {
   std::string account_id;
-  absl::Time as_of;                 // Evaluation time T.
+  absl::Time as_of;  // Evaluation time T.
   TimeAxis axis = TimeAxis::kOccurred;
   // Facts visible at (as_of, axis), in axis order: business order on the
   // OCCURRED axis, log (position) order on the RECORDED axis. On the

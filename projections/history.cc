@@ -39,8 +39,7 @@ Amendments CollectAmendments(absl::Span<const StoredEvent> events, absl::Time as
 
 // The effective fact of an original event, or false when it is retracted.
 // With `consume`, the original's content is moved out instead of copied.
-bool EffectiveFact(StoredEvent& original, bool consume, const Amendments& amendments,
-                   Fact* fact) {
+bool EffectiveFact(StoredEvent& original, bool consume, const Amendments& amendments, Fact* fact) {
   if (amendments.retracted.contains(original.event_id)) return false;
   fact->event_id = original.event_id;
   fact->position = original.position;
@@ -104,8 +103,8 @@ bool KindMatchesType(const kam::v1::AccountEvent& event, absl::string_view type)
 absl::StatusOr<StoredEvent> DecodeStoredEvent(const eventstore::RecordedEvent& recorded) {
   StoredEvent e;
   if (!e.event.ParseFromString(recorded.data) || !KindMatchesType(e.event, recorded.type)) {
-    return absl::DataLossError(absl::StrCat("event at position ", recorded.position,
-                                            " (", recorded.type,
+    return absl::DataLossError(absl::StrCat("event at position ", recorded.position, " (",
+                                            recorded.type,
                                             ") does not parse as kam.v1.AccountEvent"));
   }
   e.event_id = recorded.event_id;

@@ -48,8 +48,7 @@ absl::StatusOr<StoredEvent> DecodeStoredEvent(const eventstore::RecordedEvent& r
 // recorded so far applies, on the RECORDED axis only those recorded <= as_of.
 // An event reads as its last applicable correction that is not retracted, or
 // as first recorded; a retracted event is not seen at all.
-AccountHistory SelectHistory(absl::string_view account_id,
-                             absl::Span<const StoredEvent> events,
+AccountHistory SelectHistory(absl::string_view account_id, absl::Span<const StoredEvent> events,
                              absl::Span<const StoredEvent> catalog, absl::Time as_of,
                              TimeAxis axis);
 // The same, moving the events' content into the facts instead of copying it.

@@ -127,8 +127,7 @@ void StageEvent(const eventstore::RecordedEvent& e, rocksdb::WriteBatch* batch,
 
 class RocksDbProjectionStore final : public ProjectionStore {
  public:
-  RocksDbProjectionStore(std::string directory, std::unique_ptr<rocksdb::DB> db,
-                         bool bulk_load)
+  RocksDbProjectionStore(std::string directory, std::unique_ptr<rocksdb::DB> db, bool bulk_load)
       : directory_(std::move(directory)), db_(std::move(db)) {
     // A crash in a bulk load leaves a half-built directory that is never
     // swapped in, so it needs neither WAL nor fsync.
@@ -156,9 +155,9 @@ class RocksDbProjectionStore final : public ProjectionStore {
     rocksdb::WriteBatch batch;
     for (const eventstore::RecordedEvent& e : events) {
       if (e.position != next.position + 1) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "projections are at position ", next.position, " but were given position ",
-            e.position));
+        return absl::FailedPreconditionError(absl::StrCat("projections are at position ",
+                                                          next.position,
+                                                          " but were given position ", e.position));
       }
       next.position = e.position;
       StageEvent(e, &batch, &next.digest);
@@ -188,8 +187,8 @@ class RocksDbProjectionStore final : public ProjectionStore {
     std::string value;
     PutU64(&value, checkpoint.position);
     value += checkpoint.digest;
-    KAM_RETURN_IF_ERROR(FromRocks(db_->Put(write_options_, kCheckpointKey, value),
-                                  "writing the checkpoint"));
+    KAM_RETURN_IF_ERROR(
+        FromRocks(db_->Put(write_options_, kCheckpointKey, value), "writing the checkpoint"));
     KAM_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions()), "flushing projections"));
     KAM_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "syncing projections"));
     absl::MutexLock lock(&mu_);
@@ -212,18 +211,18 @@ class RocksDbProjectionStore final : public ProjectionStore {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
     std::vector<StoredEvent> events;
     for (it->Seek(begin); it->Valid(); it->Next()) {
-      KAM_ASSIGN_OR_RETURN(std::optional<StoredEvent> e,
-                           ParseEventValue(absl::string_view(it->key().data(), it->key().size()),
-                                           absl::string_view(it->value().data(),
-                                                             it->value().size())));
+      KAM_ASSIGN_OR_RETURN(
+          std::optional<StoredEvent> e,
+          ParseEventValue(absl::string_view(it->key().data(), it->key().size()),
+                          absl::string_view(it->value().data(), it->value().size())));
       if (e.has_value()) events.push_back(std::move(*e));
     }
     KAM_RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("reading stream ", stream)));
     return events;
   }
 
-  absl::StatusOr<std::vector<std::pair<std::string, std::vector<StoredEvent>>>>
-  LoadRevenueEvents() const override {
+  absl::StatusOr<std::vector<std::pair<std::string, std::vector<StoredEvent>>>> LoadRevenueEvents()
+      const override {
     std::vector<std::pair<std::string, std::vector<StoredEvent>>> accounts;
     const std::string prefix = absl::StrCat(std::string(1, kRevenueTag), kAccountStreamPrefix);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
@@ -233,9 +232,9 @@ class RocksDbProjectionStore final : public ProjectionStore {
       if (accounts.empty() || accounts.back().first != account) {
         accounts.emplace_back(std::string(account), std::vector<StoredEvent>());
       }
-      KAM_ASSIGN_OR_RETURN(std::optional<StoredEvent> e,
-                           ParseEventValue(key, absl::string_view(it->value().data(),
-                                                                  it->value().size())));
+      KAM_ASSIGN_OR_RETURN(
+          std::optional<StoredEvent> e,
+          ParseEventValue(key, absl::string_view(it->value().data(), it->value().size())));
       if (e.has_value()) accounts.back().second.push_back(std::move(*e));
     }
     KAM_RETURN_IF_ERROR(FromRocks(it->status(), "reading revenue events"));
@@ -284,16 +283,15 @@ std::string AccountStream(absl::string_view account_id) {
 }
 
 bool IsProjectedStream(absl::string_view stream) {
-  return stream == kCatalogStream ||
-         (absl::StartsWith(stream, kAccountStreamPrefix) &&
-          stream.size() > sizeof(kAccountStreamPrefix) - 1);
+  return stream == kCatalogStream || (absl::StartsWith(stream, kAccountStreamPrefix) &&
+                                      stream.size() > sizeof(kAccountStreamPrefix) - 1);
 }
 
 // Every correction and retraction counts: which event it amends is only
 // known against the account's orders, and they are few.
 bool IsRevenueEvent(const kam::v1::AccountEvent& event) {
-  return event.has_order_placed() || event.has_order_cancelled() ||
-         event.has_event_retracted() || event.has_event_corrected();
+  return event.has_order_placed() || event.has_order_cancelled() || event.has_event_retracted() ||
+         event.has_event_corrected();
 }
 
 bool IsRevenueEvent(const eventstore::RecordedEvent& e) {
@@ -312,8 +310,8 @@ void AddDigest(std::string* sum, absl::string_view addend) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
-    const std::string& directory, bool bulk_load) {
+absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string& directory,
+                                                                       bool bulk_load) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) {
@@ -338,11 +336,10 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   rocksdb::Status s = rocksdb::DB::Open(options, directory, &raw);
   if (!s.ok()) {
     return absl::Status(FromRocks(s, "").code(),
-                        absl::StrCat("cannot open projections in ", directory, ": ",
-                                     s.ToString()));
+                        absl::StrCat("cannot open projections in ", directory, ": ", s.ToString()));
   }
-  auto store = std::make_unique<RocksDbProjectionStore>(directory, std::unique_ptr<rocksdb::DB>(raw),
-                                                        bulk_load);
+  auto store = std::make_unique<RocksDbProjectionStore>(
+      directory, std::unique_ptr<rocksdb::DB>(raw), bulk_load);
   KAM_RETURN_IF_ERROR(store->LoadCheckpoint());
   return std::unique_ptr<ProjectionStore>(std::move(store));
 }

@@ -67,8 +67,7 @@ class ProjectionStore {
   virtual Checkpoint checkpoint() const = 0;
 
   // One stream's events in version order; empty for an unknown stream.
-  virtual absl::StatusOr<std::vector<StoredEvent>> LoadStream(
-      absl::string_view stream) const = 0;
+  virtual absl::StatusOr<std::vector<StoredEvent>> LoadStream(absl::string_view stream) const = 0;
 
   // Every account's order-related events (OrderPlaced, OrderCancelled, every
   // correction and every retraction), in version order: what the

@@ -10,8 +10,7 @@ namespace {
 constexpr size_t kEventsPerBatch = 4096;
 }  // namespace
 
-Projector::Projector(eventstore::EventLog* log, ProjectionStore* store,
-                     ApplyListener on_applied)
+Projector::Projector(eventstore::EventLog* log, ProjectionStore* store, ApplyListener on_applied)
     : log_(log), store_(store), on_applied_(std::move(on_applied)) {
   absl::MutexLock lock(&mu_);
   checkpoint_ = store_->checkpoint().position;

@@ -32,8 +32,7 @@ class Projector {
   using ApplyListener = std::function<void(absl::Span<const eventstore::RecordedEvent>)>;
 
   // Neither `log` nor `store` is owned; both must outlive the projector.
-  Projector(eventstore::EventLog* log, ProjectionStore* store,
-            ApplyListener on_applied = nullptr);
+  Projector(eventstore::EventLog* log, ProjectionStore* store, ApplyListener on_applied = nullptr);
   ~Projector();  // Stops.
 
   Projector(const Projector&) = delete;

@@ -81,9 +81,7 @@ class ChunkQueue {
   // False once the queue is closed and drained.
   bool Pop(std::vector<eventstore::RecordedEvent>* chunk) {
     absl::MutexLock lock(&mu_);
-    auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return !chunks_.empty() || closed_;
-    };
+    auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !chunks_.empty() || closed_; };
     mu_.Await(absl::Condition(&ready));
     if (chunks_.empty()) return false;
     *chunk = std::move(chunks_.front());
@@ -120,14 +118,13 @@ void RunWorker(ProjectionStore* store, Worker* worker) {
 // Reads the log up to `head` and deals each event to the worker owning its
 // stream. Returns the first read error.
 absl::Status DealLog(const eventstore::EventLog& log, uint64_t head,
-                     std::vector<std::unique_ptr<Worker>>& workers,
-                     const RebuildOptions& options) {
+                     std::vector<std::unique_ptr<Worker>>& workers, const RebuildOptions& options) {
   uint64_t next = 1;
   absl::Status status;
   while (next <= head && status.ok()) {
-    absl::StatusOr<eventstore::ReadAllResult> read = log.ReadAll(
-        next, eventstore::Direction::kForward, std::min<uint64_t>(kEventsPerChunk, head - next + 1),
-        eventstore::LogFilter());
+    absl::StatusOr<eventstore::ReadAllResult> read =
+        log.ReadAll(next, eventstore::Direction::kForward,
+                    std::min<uint64_t>(kEventsPerChunk, head - next + 1), eventstore::LogFilter());
     if (!read.ok()) {
       status = read.status();
       break;
@@ -196,4 +193,3 @@ absl::StatusOr<Checkpoint> RebuildProjections(const eventstore::EventLog& log,
 }
 
 }  // namespace kam::projections
-

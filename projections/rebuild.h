@@ -21,8 +21,7 @@
 namespace kam::projections {
 
 // Opens the state CURRENT names, creating an empty first state if none.
-absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenCurrentProjections(
-    const std::string& root);
+absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenCurrentProjections(const std::string& root);
 
 struct RebuildOptions {
   int threads = 2;

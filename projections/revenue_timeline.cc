@@ -83,8 +83,7 @@ bool RevenueTimeline::Retracted(const std::string& event_id, absl::Time as_of,
 // As SelectHistory: the last known correction that is not itself retracted,
 // else the event as recorded.
 const RevenueTimeline::Content* RevenueTimeline::Effective(const Original& original,
-                                                           absl::Time as_of,
-                                                           TimeAxis axis) const {
+                                                           absl::Time as_of, TimeAxis axis) const {
   for (auto c = original.corrections.rbegin(); c != original.corrections.rend(); ++c) {
     if (Known(c->recorded_at, as_of, axis) && !Retracted(c->event_id, as_of, axis)) {
       return &c->content;
@@ -112,8 +111,8 @@ int64_t RevenueTimeline::RevenueAt(absl::Time as_of, TimeAxis axis, absl::Durati
     if (!content.is_order) continue;
     if (next_edge != nullptr && !content.cancel) {
       // When this placing enters the window (becomes visible) or leaves it.
-      absl::Time edge = content.occurred_at > as_of ? content.occurred_at
-                                                     : content.occurred_at + window;
+      absl::Time edge =
+          content.occurred_at > as_of ? content.occurred_at : content.occurred_at + window;
       if (edge > as_of) *next_edge = std::min(*next_edge, edge);
     }
     if (axis == TimeAxis::kOccurred && content.occurred_at > as_of) continue;

@@ -37,6 +37,9 @@ class RevenueTimeline {
   int64_t RevenueAt(absl::Time as_of, TimeAxis axis, absl::Duration window,
                     absl::Time* next_edge) const;
 
+  // Order events held: a cheap measure of how busy the account is.
+  size_t size() const { return originals_.size(); }
+
  private:
   // An order event's content as it reads after an amendment or as recorded.
   struct Content {

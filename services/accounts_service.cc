@@ -133,9 +133,9 @@ absl::Status PrepareCommand(const kam::v1::RecordRequest& request, Command* comm
         "retry with the same id returns the first result");
   }
   if (request.request_id().size() > AccountsService::kMaxRequestIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request_id: ", request.request_id().size(), " bytes, more than the limit of ",
-        AccountsService::kMaxRequestIdBytes));
+    return absl::InvalidArgumentError(absl::StrCat("request_id: ", request.request_id().size(),
+                                                   " bytes, more than the limit of ",
+                                                   AccountsService::kMaxRequestIdBytes));
   }
   const std::string type = projections::EventTypeOf(request.event());
   if (type.empty()) {
@@ -144,14 +144,13 @@ absl::Status PrepareCommand(const kam::v1::RecordRequest& request, Command* comm
         "(account_opened, contact_added, ..., event_retracted)");
   }
   const eventstore::Limits limits;
-  command->stream = request.account_id().empty()
-                        ? std::string(projections::kCatalogStream)
-                        : projections::AccountStream(request.account_id());
+  command->stream = request.account_id().empty() ? std::string(projections::kCatalogStream)
+                                                 : projections::AccountStream(request.account_id());
   if (!request.account_id().empty() &&
       !eventstore::ValidateStreamName(command->stream, limits).ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "account_id: must be 1-", limits.max_stream_name_bytes - command->stream.size() +
-                                      request.account_id().size(),
+        "account_id: must be 1-",
+        limits.max_stream_name_bytes - command->stream.size() + request.account_id().size(),
         " bytes of UTF-8 without control characters"));
   }
   eventstore::EventData& data = command->data;
@@ -167,9 +166,8 @@ absl::Status PrepareCommand(const kam::v1::RecordRequest& request, Command* comm
 
 bool SameContent(const eventstore::RecordedEvent& stored, const Command& command) {
   const eventstore::EventData& data = command.data;
-  return stored.stream == command.stream && stored.type == data.type &&
-         stored.data == data.data && stored.occurred_at == data.occurred_at &&
-         stored.metadata == data.metadata;
+  return stored.stream == command.stream && stored.type == data.type && stored.data == data.data &&
+         stored.occurred_at == data.occurred_at && stored.metadata == data.metadata;
 }
 
 kam::v1::RecordResponse ResponseFor(const eventstore::RecordedEvent& stored) {
@@ -248,13 +246,12 @@ void AccountsService::RecordInStream(absl::Span<Command* const> commands) {
 }
 
 // The caller holds slot->mu.
-absl::Status AccountsService::CatchUp(const std::string& stream, StreamSlot* slot) const
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+absl::Status AccountsService::CatchUp(const std::string& stream,
+                                      StreamSlot* slot) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
   constexpr size_t kPage = 1000;
   for (;;) {
-    absl::StatusOr<std::vector<eventstore::RecordedEvent>> page =
-        engine_->log().ReadStream(stream, slot->next_version, eventstore::Direction::kForward,
-                                  kPage);
+    absl::StatusOr<std::vector<eventstore::RecordedEvent>> page = engine_->log().ReadStream(
+        stream, slot->next_version, eventstore::Direction::kForward, kPage);
     if (absl::IsNotFound(page.status())) return absl::OkStatus();  // No stream yet.
     if (!page.ok()) return page.status();
     for (const eventstore::RecordedEvent& recorded : *page) {
@@ -381,8 +378,8 @@ bool AccountsService::TryRecordInStream(StreamSlot* slot, absl::Span<Command* co
   for (size_t i = 0; i < commands.size(); ++i) {
     Decision& d = decisions[i];
     const Decision& source = d.kind == Decision::Kind::kSameAs ? decisions[d.same_as] : d;
-    const bool recorded = source.kind == Decision::Kind::kAppend ||
-                          source.kind == Decision::Kind::kRecordedBefore;
+    const bool recorded =
+        source.kind == Decision::Kind::kAppend || source.kind == Decision::Kind::kRecordedBefore;
     commands[i]->status = recorded ? absl::OkStatus() : source.status;
     commands[i]->recorded = recorded ? source.recorded : kam::v1::RecordResponse();
   }
@@ -420,8 +417,7 @@ grpc::Status AccountsService::RecordBatch(grpc::ServerContext* context,
     if (response_bytes > static_cast<size_t>(limits_.max_message_bytes)) {
       return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
           "RecordBatch: the results of ", received, " requests do not fit in one ",
-          limits_.max_message_bytes, "-byte response; the first ", received,
-          TooLargeAdvice())));
+          limits_.max_message_bytes, "-byte response; the first ", received, TooLargeAdvice())));
     }
   }
   return grpc::Status::OK;

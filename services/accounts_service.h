@@ -119,7 +119,7 @@ class AccountsService final : public kam::v1::Accounts::Service {
   // Records one chunk of a batch; results go to `response` in order.
   // Returns the bytes they add to the response.
   size_t RecordChunk(absl::Span<const kam::v1::RecordRequest> chunk, uint64_t first_index,
-                   kam::v1::RecordBatchResponse* response);
+                     kam::v1::RecordBatchResponse* response);
 
   Engine* const engine_;
   const Authorizer* const authorizer_;

@@ -35,11 +35,16 @@ uint32_t AllowedRoles(Permission permission) {
 }
 
 bool ParseRole(absl::string_view name, uint32_t* role) {
-  if (name == "recorder") *role = kRecorder;
-  else if (name == "reader") *role = kReader;
-  else if (name == "auditor") *role = kAuditor;
-  else if (name == "admin") *role = kAdmin;
-  else return false;
+  if (name == "recorder")
+    *role = kRecorder;
+  else if (name == "reader")
+    *role = kReader;
+  else if (name == "auditor")
+    *role = kAuditor;
+  else if (name == "admin")
+    *role = kAdmin;
+  else
+    return false;
   return true;
 }
 
@@ -49,9 +54,7 @@ std::string RawSha256(absl::string_view data) {
 
 }  // namespace
 
-std::string TokenHash(absl::string_view token) {
-  return absl::BytesToHexString(RawSha256(token));
-}
+std::string TokenHash(absl::string_view token) { return absl::BytesToHexString(RawSha256(token)); }
 
 absl::StatusOr<Authorizer> Authorizer::FromTokensText(absl::string_view text,
                                                       absl::string_view source) {

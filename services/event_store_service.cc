@@ -602,8 +602,8 @@ grpc::ServerUnaryReactor* EventStoreService::Append(grpc::CallbackServerContext*
   // the commit, so no thread waits for the fsync on its behalf.
   engine_->log().AppendAsync(
       request->stream(), FromProto(request->expected_version()), std::move(*events),
-      [this, reactor, response, start = absl::Now()](
-          absl::StatusOr<eventstore::AppendResult> result) {
+      [this, reactor, response,
+       start = absl::Now()](absl::StatusOr<eventstore::AppendResult> result) {
         if (result.ok()) {
           engine_->metrics().AppendDone(absl::Now() - start,
                                         result->last_position - result->first_position + 1);

@@ -3,7 +3,8 @@
 //
 //   ServerOptions options;
 //   options.listen = "127.0.0.1:50051";
-//   KAM_ASSIGN_OR_RETURN(std::unique_ptr<KamServer> server, KamServer::Start(engine.get(), options));
+//   KAM_ASSIGN_OR_RETURN(std::unique_ptr<KamServer> server, KamServer::Start(engine.get(),
+//   options));
 //   ...
 //   server->Shutdown(absl::Now() + absl::Seconds(30));  // Finishes in-flight calls.
 

@@ -1,7 +1,5 @@
 #include "services/views_service.h"
 
-#include "projections/rules.h"
-
 #include <algorithm>
 #include <limits>
 #include <optional>
@@ -16,6 +14,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "projections/account_views.h"
+#include "projections/rules.h"
 #include "projections/rules_config.h"
 #include "services/conversions.h"
 #include "services/grpc_status.h"

@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libabsl-dev libssl-dev libcli11-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus-cpp-dev openssl
+  prometheus-cpp-dev openssl clang-format
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds kam with warnings as errors, checks the
-# layering, and runs every test; then does the same under ASan+UBSan.
+# Installs what is missing, checks the layering and the formatting, builds
+# kam with warnings as errors and runs every test; then does the same under
+# ASan+UBSan.
 #   tools/test.sh            both builds
 #   tools/test.sh --fast     the regular build only
 set -euo pipefail
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
 tools/check-layers.sh
+tools/check-format.sh
 
 jobs=$(nproc)
 run_suite() {  # run_suite BUILD-DIR CMAKE-ARGS...

@@ -7,8 +7,8 @@ std::vector<PendingAppend*> CommitQueue::TakeGroup() {
   size_t bytes = 0;
   for (PendingAppend* next : queue_) {
     // The leader's own append always goes in, however big it is.
-    if (!group.empty() && (group.size() >= max_group_appends_ ||
-                           bytes + next->bytes > max_group_bytes_)) {
+    if (!group.empty() &&
+        (group.size() >= max_group_appends_ || bytes + next->bytes > max_group_bytes_)) {
       break;
     }
     group.push_back(next);

@@ -26,8 +26,7 @@ namespace kam::eventstore::internal {
 // waits; an asynchronous one owns its data here and is answered through
 // `on_done`, then deleted by the queue.
 struct PendingAppend {
-  PendingAppend(absl::string_view s, ExpectedVersion e,
-                absl::Span<const EventData> ev, size_t b)
+  PendingAppend(absl::string_view s, ExpectedVersion e, absl::Span<const EventData> ev, size_t b)
       : stream(s), expected(e), events(ev), bytes(b) {}
 
   absl::string_view stream;

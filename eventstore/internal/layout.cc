@@ -24,8 +24,8 @@ absl::Status DecodeStreamMeta(absl::string_view bytes, StreamMeta* meta) {
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
   if (!reader.GetU64(&meta->last_version) || !reader.GetU64(&meta->last_position) ||
-      !reader.GetU64(&meta->event_count) || !reader.GetU64(&first_ns) ||
-      !reader.GetU64(&last_ns) || !reader.empty()) {
+      !reader.GetU64(&meta->event_count) || !reader.GetU64(&first_ns) || !reader.GetU64(&last_ns) ||
+      !reader.empty()) {
     return absl::DataLossError("malformed stream record");
   }
   meta->first_recorded_at = absl::FromUnixNanos(static_cast<int64_t>(first_ns));
@@ -94,8 +94,7 @@ rocksdb::DBOptions MakeDbOptions(bool create_if_missing) {
   return options;
 }
 
-std::vector<rocksdb::ColumnFamilyDescriptor> MakeFamilyDescriptors(
-    size_t block_cache_bytes) {
+std::vector<rocksdb::ColumnFamilyDescriptor> MakeFamilyDescriptors(size_t block_cache_bytes) {
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(block_cache_bytes);
   auto family = [&](const char* name, bool point_lookups) {
     rocksdb::BlockBasedTableOptions table;
@@ -116,9 +115,9 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeFamilyDescriptors(
     }
     return rocksdb::ColumnFamilyDescriptor(name, options);
   };
-  return {family(rocksdb::kDefaultColumnFamilyName.c_str(), false),
-          family(kLogFamily, false), family(kStreamsFamily, true),
-          family(kStreamIndexFamily, false), family(kEventIdsFamily, true)};
+  return {family(rocksdb::kDefaultColumnFamilyName.c_str(), false), family(kLogFamily, false),
+          family(kStreamsFamily, true), family(kStreamIndexFamily, false),
+          family(kEventIdsFamily, true)};
 }
 
 }  // namespace kam::eventstore::internal

@@ -56,8 +56,7 @@ absl::Status DecodeLogValue(absl::string_view value, RecordedEvent* e);
 // Shared with the benchmark so its raw reference uses the same settings.
 rocksdb::DBOptions MakeDbOptions(bool create_if_missing);
 // One entry per family above (and "default"), all sharing `block_cache_bytes`.
-std::vector<rocksdb::ColumnFamilyDescriptor> MakeFamilyDescriptors(
-    size_t block_cache_bytes);
+std::vector<rocksdb::ColumnFamilyDescriptor> MakeFamilyDescriptors(size_t block_cache_bytes);
 
 }  // namespace kam::eventstore::internal
 

@@ -25,8 +25,8 @@
 #include "eventstore/clock.h"
 #include "eventstore/event_log.h"
 #include "eventstore/rocksdb_log.h"
-#include "tests/support/fake_clock.h"
 #include "gtest/gtest.h"
+#include "tests/support/fake_clock.h"
 
 namespace kam::eventstore::testing {
 

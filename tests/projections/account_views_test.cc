@@ -14,10 +14,10 @@
 #include "absl/synchronization/mutex.h"
 #include "eventstore/rocksdb_log.h"
 #include "gtest/gtest.h"
-#include "tests/support/fake_clock.h"
 #include "kam/v1/events.pb.h"
 #include "projections/projector.h"
 #include "projections/rebuild.h"
+#include "tests/support/fake_clock.h"
 
 namespace kam::projections {
 namespace {
@@ -59,8 +59,8 @@ class AccountViewsTest : public ::testing::Test {
     event.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(occurred_at));
     eventstore::EventData data;
     data.event_id = "ev-" + std::to_string(++next_id_);
-    data.type = event.GetDescriptor()->FindFieldByNumber(event.kind_case())->message_type()
-                    ->full_name();
+    data.type =
+        event.GetDescriptor()->FindFieldByNumber(event.kind_case())->message_type()->full_name();
     data.data = event.SerializeAsString();
     data.occurred_at = occurred_at;
     auto r = log_->Append(AccountStream(account), eventstore::ExpectedVersion::Any(), {data});

@@ -30,7 +30,8 @@ const absl::Time kNow = Day(200);
 void SetTime(google::protobuf::Timestamp* t, absl::Time time) {
   const int64_t seconds = absl::ToUnixSeconds(time);
   t->set_seconds(seconds);
-  t->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+  t->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
 }
 
 AccountEvent At(absl::Time t) {
@@ -67,8 +68,8 @@ AccountEvent Resolved(const std::string& id, absl::Time t = Day(20)) {
   return e;
 }
 
-AccountEvent Order(const std::string& id, int64_t amount = 1000, const std::string& currency = "CNY",
-                   absl::Time t = Day(10)) {
+AccountEvent Order(const std::string& id, int64_t amount = 1000,
+                   const std::string& currency = "CNY", absl::Time t = Day(10)) {
   AccountEvent e = At(t);
   e.mutable_order_placed()->set_order_id(id);
   e.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
@@ -201,8 +202,8 @@ TEST(CommandValidationTest, UnknownAccountIsNotFound) {
 
 TEST(CommandValidationTest, OpeningAnOpenAccountIsAlreadyExists) {
   Stream s = OpenAccount();
-  ExpectRefused(s.Check(Opened(Day(1))), absl::StatusCode::kAlreadyExists,
-                "event.account_opened", "already open");
+  ExpectRefused(s.Check(Opened(Day(1))), absl::StatusCode::kAlreadyExists, "event.account_opened",
+                "already open");
 }
 
 TEST(CommandValidationTest, AccountOpenedNeedsAName) {
@@ -237,8 +238,8 @@ TEST(CommandValidationTest, OccurredAtBeforeTheOpeningIsRefused) {
   Stream s;
   s.Record(Opened(Day(10)));
   EXPECT_TRUE(s.Check(Visit(Day(10))).ok());
-  ExpectRefused(s.Check(Visit(Day(9))), absl::StatusCode::kFailedPrecondition,
-                "event.occurred_at", "before account 'acme' was opened");
+  ExpectRefused(s.Check(Visit(Day(9))), absl::StatusCode::kFailedPrecondition, "event.occurred_at",
+                "before account 'acme' was opened");
 }
 
 TEST(CommandValidationTest, ResolvingAnUnknownOrClosedComplaintIsRefused) {
@@ -381,7 +382,8 @@ TEST(CommandValidationTest, AgreementEndedMustNameAnActiveAgreement) {
   AccountEvent ended = At(Day(90));
   ended.mutable_agreement_ended()->set_agreement_id("ag-1");
   ExpectRefused(s.Check(ended), absl::StatusCode::kFailedPrecondition,
-                "event.agreement_ended.agreement_id", "not active at account 'acme' (never signed)");
+                "event.agreement_ended.agreement_id",
+                "not active at account 'acme' (never signed)");
   AccountEvent signed_event = At(Day(80));
   signed_event.mutable_agreement_signed()->set_agreement_id("ag-1");
   signed_event.mutable_agreement_signed()->set_kind(kam::v1::AGREEMENT_KIND_FRAME_CONTRACT);
@@ -505,8 +507,7 @@ TEST(CommandValidationTest, CorrectionMovesTheOpening) {
   const std::string opened = s.Record(Opened(Day(0)));
   s.Record(Correct(opened, Opened(Day(5))));
   EXPECT_EQ(s.state().opened_at(), Day(5));
-  ExpectRefused(s.Check(Visit(Day(4))), absl::StatusCode::kFailedPrecondition,
-                "event.occurred_at");
+  ExpectRefused(s.Check(Visit(Day(4))), absl::StatusCode::kFailedPrecondition, "event.occurred_at");
 }
 
 TEST(CommandValidationTest, RetractionsUndoTheirFacts) {
@@ -560,23 +561,24 @@ TEST(CommandValidationTest, GeneratedPortfolioIsValid) {
   std::map<std::string, RecordedState> streams;
   std::map<std::string, uint64_t> versions;
   int64_t checked = 0;
-  const absl::Status status = tools::GeneratePortfolio(options, [&](const tools::GeneratedEvent& g) {
-    StoredEvent e;
-    if (!e.event.ParseFromString(g.data.data)) return absl::InternalError("bad data");
-    const std::string account = g.stream == "catalog" ? "" : g.stream.substr(8);
-    RecordedState& state = streams[g.stream];
-    absl::Status valid = ValidateCommand(account, state, e.event, now, Rules());
-    if (!valid.ok()) {
-      return absl::Status(valid.code(), absl::StrCat(g.data.event_id, " in ", g.stream, " (",
-                                                     g.data.type, "): ", valid.message()));
-    }
-    e.event_id = g.data.event_id;
-    e.version = versions[g.stream]++;
-    e.occurred_at = g.data.occurred_at;
-    state.Apply(e);
-    ++checked;
-    return absl::OkStatus();
-  });
+  const absl::Status status =
+      tools::GeneratePortfolio(options, [&](const tools::GeneratedEvent& g) {
+        StoredEvent e;
+        if (!e.event.ParseFromString(g.data.data)) return absl::InternalError("bad data");
+        const std::string account = g.stream == "catalog" ? "" : g.stream.substr(8);
+        RecordedState& state = streams[g.stream];
+        absl::Status valid = ValidateCommand(account, state, e.event, now, Rules());
+        if (!valid.ok()) {
+          return absl::Status(valid.code(), absl::StrCat(g.data.event_id, " in ", g.stream, " (",
+                                                         g.data.type, "): ", valid.message()));
+        }
+        e.event_id = g.data.event_id;
+        e.version = versions[g.stream]++;
+        e.occurred_at = g.data.occurred_at;
+        state.Apply(e);
+        ++checked;
+        return absl::OkStatus();
+      });
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_EQ(checked, options.events);
 }

@@ -36,8 +36,7 @@ class Stream {
     e.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
     return Add(e, occurred, recorded).event_id;
   }
-  std::string Correct(const std::string& target, int64_t amount, int new_occurred,
-                      int recorded) {
+  std::string Correct(const std::string& target, int64_t amount, int new_occurred, int recorded) {
     kam::v1::AccountEvent e;
     e.mutable_event_corrected()->set_corrected_event_id(target);
     kam::v1::AccountEvent* replacement = e.mutable_event_corrected()->mutable_replacement();
@@ -59,7 +58,8 @@ class Stream {
 
 std::vector<int64_t> Amounts(const AccountHistory& history) {
   std::vector<int64_t> amounts;
-  for (const Fact& f : history.facts) amounts.push_back(f.event.order_placed().amount().minor_units());
+  for (const Fact& f : history.facts)
+    amounts.push_back(f.event.order_placed().amount().minor_units());
   return amounts;
 }
 

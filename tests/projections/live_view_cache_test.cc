@@ -76,8 +76,8 @@ TEST(LiveViewCacheTest, CachedNowViewsEqualFreshViewsAsTimeAndEventsMoveOn) {
       ASSERT_EQ(live.ok(), fresh.ok()) << (*ids)[i];
       if (!live.ok()) continue;
       ASSERT_EQ(live->SerializeAsString(), fresh->SerializeAsString())
-          << (*ids)[i] << " at " << absl::FormatTime(clock.Now()) << "\nlive:  "
-          << live->ShortDebugString() << "\nfresh: " << fresh->ShortDebugString();
+          << (*ids)[i] << " at " << absl::FormatTime(clock.Now())
+          << "\nlive:  " << live->ShortDebugString() << "\nfresh: " << fresh->ShortDebugString();
       kam::v1::AccountView without_time = *live;
       without_time.clear_as_of();
       const std::string now_state = without_time.SerializeAsString();

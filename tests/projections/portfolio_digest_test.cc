@@ -77,8 +77,8 @@ TEST_F(PortfolioDigestTest, IncrementalProjectorAndRebuildAgreeOnAGeneratedPortf
             static_cast<size_t>(kam::v1::AccountEvent::descriptor()->oneof_decl(0)->field_count()));
 
   const absl::Time as_of = absl::FromUnixSeconds(1767225600);  // 2026-01-01.
-  auto views = std::make_unique<AccountViews>(store->get(), DefaultRules(),
-                                              &eventstore::SystemClock());
+  auto views =
+      std::make_unique<AccountViews>(store->get(), DefaultRules(), &eventstore::SystemClock());
   ASSERT_TRUE(views->Load().ok());
   auto live_portfolio = views->GetPortfolio(ViewTime{as_of, TimeAxis::kOccurred}, 0, 0);
   ASSERT_TRUE(live_portfolio.ok()) << live_portfolio.status();

@@ -59,9 +59,8 @@ class ProjectorTest : public ::testing::Test {
         data.occurred_at = absl::FromUnixSeconds(event.occurred_at().seconds());
         events.push_back(std::move(data));
       }
-      auto appended =
-          log_->Append(AccountStream(absl::StrCat("a", a)), eventstore::ExpectedVersion::Any(),
-                       events);
+      auto appended = log_->Append(AccountStream(absl::StrCat("a", a)),
+                                   eventstore::ExpectedVersion::Any(), events);
       ASSERT_TRUE(appended.ok()) << appended.status();
     }
     // A stream the projections do not follow: it moves the checkpoint only.

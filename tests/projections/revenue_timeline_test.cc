@@ -84,8 +84,7 @@ TEST(RevenueTimelineTest, MatchesTheFoldOnAGeneratedPortfolioOnBothAxes) {
   const absl::Duration window = absl::Hours(24 * 365);
   int nonzero = 0;
   for (int sample = 0; sample < 40; ++sample) {
-    const absl::Time as_of =
-        options.start + absl::Seconds(static_cast<int64_t>(random() % span));
+    const absl::Time as_of = options.start + absl::Seconds(static_cast<int64_t>(random() % span));
     for (TimeAxis axis : {TimeAxis::kOccurred, TimeAxis::kRecorded}) {
       for (const auto& [account, events] : revenue_events) {
         const int64_t fast = timelines[account].RevenueAt(as_of, axis, window, nullptr);

@@ -4,6 +4,8 @@
 // recording, RecordBatch for bulk import, and the views seeing what was
 // recorded.
 
+#include "services/accounts_service.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -23,7 +25,6 @@
 #include "gtest/gtest.h"
 #include "kam/v1/accounts.grpc.pb.h"
 #include "projections/projection_store.h"
-#include "services/accounts_service.h"
 #include "services/auth.h"
 #include "services/conversions.h"
 #include "tests/services/test_server.h"
@@ -71,8 +72,8 @@ AccountEvent ContactLeft(const std::string& id) {
   return e;
 }
 
-AccountEvent Order(const std::string& id, int64_t amount = 10000, const std::string& currency = "CNY",
-                   absl::Time t = Day(5)) {
+AccountEvent Order(const std::string& id, int64_t amount = 10000,
+                   const std::string& currency = "CNY", absl::Time t = Day(5)) {
   AccountEvent e = At(t);
   e.mutable_order_placed()->set_order_id(id);
   e.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
@@ -175,8 +176,10 @@ class AccountsServiceTest : public ::testing::Test {
   // Recording `event` in `account_id` is refused with `code` and a message
   // starting with `field`.
   void ExpectRefused(const std::string& account_id, const AccountEvent& event,
-                     grpc::StatusCode code, const std::string& field, const std::string& text = "") {
-    grpc::Status status = Record(Request(account_id, absl::StrCat("bad-", ++request_count_), event));
+                     grpc::StatusCode code, const std::string& field,
+                     const std::string& text = "") {
+    grpc::Status status =
+        Record(Request(account_id, absl::StrCat("bad-", ++request_count_), event));
     EXPECT_EQ(status.error_code(), code) << status.error_message();
     EXPECT_TRUE(absl::StartsWith(status.error_message(), field + ":")) << status.error_message();
     EXPECT_TRUE(absl::StrContains(status.error_message(), text)) << status.error_message();
@@ -253,8 +256,8 @@ TEST_F(AccountsServiceTest, EveryValidationRuleAnswersWithItsCodeAndField) {
   const std::string order = MustRecord("acme", Order("o-1")).event_id();
 
   using Code = grpc::StatusCode;
-  ExpectRefused("acme", Opened("Acme again", Day(4)), Code::ALREADY_EXISTS,
-                "event.account_opened", "already open");
+  ExpectRefused("acme", Opened("Acme again", Day(4)), Code::ALREADY_EXISTS, "event.account_opened",
+                "already open");
   ExpectRefused("acme", Resolved("c-7"), Code::FAILED_PRECONDITION,
                 "event.complaint_resolved.complaint_id", "complaint 'c-7' is not open");
   ExpectRefused("acme", Resolved("c-1"), Code::FAILED_PRECONDITION,
@@ -386,11 +389,10 @@ TEST_F(AccountsServiceTest, ConcurrentRecordsOnFewAccounts) {
       for (int i = 0; i < kPerClient; ++i) {
         RecordResponse response;
         const std::string order = absl::StrCat("o-", c, "-", i);
-        grpc::Status s = stub->Record(
-            Context().get(),
-            Request(absl::StrCat("acct-", c % kAccounts), absl::StrCat("r-", c, "-", i),
-                    Order(order)),
-            &response);
+        grpc::Status s = stub->Record(Context().get(),
+                                      Request(absl::StrCat("acct-", c % kAccounts),
+                                              absl::StrCat("r-", c, "-", i), Order(order)),
+                                      &response);
         if (!s.ok()) ++failures;
         responses[c].push_back(response);
       }
@@ -479,8 +481,8 @@ TEST_F(AccountsServiceTest, RecordBatchImportsManyAccountsAndReportsEachRequest)
     EXPECT_EQ(result.request_id(), requests[i].request_id());
     if (auto it = refused.find(i); it != refused.end()) {
       ASSERT_TRUE(result.has_error()) << i;
-      EXPECT_EQ(result.error().code(), static_cast<int>(it->second)) << i << " "
-                                                                    << result.error().message();
+      EXPECT_EQ(result.error().code(), static_cast<int>(it->second))
+          << i << " " << result.error().message();
       continue;
     }
     ASSERT_TRUE(result.has_recorded()) << i << " " << result.error().message();
@@ -507,8 +509,7 @@ TEST_F(AccountsServiceTest, RecordBatchImportsManyAccountsAndReportsEachRequest)
 
 TEST_F(AccountsServiceTest, RecordBatchRepeatedRequestIdInOneBatch) {
   std::vector<RecordRequest> requests = {
-      Request("dup", "open", Opened("Dup")),
-      Request("dup", "v", Visit(Day(15))),
+      Request("dup", "open", Opened("Dup")), Request("dup", "v", Visit(Day(15))),
       Request("dup", "v", Visit(Day(15))),  // A retry within the batch.
       Request("dup", "v", Visit(Day(16))),  // Another fact under the same id.
   };

@@ -17,13 +17,13 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "tests/support/fake_clock.h"
 #include "kam/v1/audit.grpc.pb.h"
 #include "kam/v1/views.grpc.pb.h"
 #include "projections/projection_store.h"
 #include "services/auth.h"
 #include "services/conversions.h"
 #include "tests/services/test_server.h"
+#include "tests/support/fake_clock.h"
 
 namespace kam::services {
 namespace {

@@ -54,9 +54,9 @@ class ListServices : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::Byte
  public:
   explicit ListServices(grpc::GenericStub* stub) {
     context_.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    stub->PrepareBidiStreamingCall(
-        &context_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-        grpc::StubOptions(), this);
+    stub->PrepareBidiStreamingCall(&context_,
+                                   "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                   grpc::StubOptions(), this);
     // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited.
     request_ = FromString(std::string("\x3a\x01*", 3));
     StartWrite(&request_);

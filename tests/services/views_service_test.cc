@@ -19,12 +19,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "tests/support/fake_clock.h"
 #include "kam/v1/views.grpc.pb.h"
 #include "projections/projection_store.h"
 #include "services/auth.h"
 #include "services/conversions.h"
 #include "tests/services/test_server.h"
+#include "tests/support/fake_clock.h"
 
 namespace kam::services {
 namespace {

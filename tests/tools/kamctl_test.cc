@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -25,7 +26,6 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
-#include "absl/strings/numbers.h"
 #include "gtest/gtest.h"
 #include "kam/v1/accounts.pb.h"
 #include "kam/v1/audit.pb.h"
@@ -455,8 +455,8 @@ TEST_F(KamctlTest, OfflineVerifyAndStatsDescribeTheStoppedLog) {
   EXPECT_EQ(fields["accounts"], "2");
   // "<bytes> (<MiB> MiB)": the log takes room on disk.
   uint64_t disk_log_bytes = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(fields["disk_log"].substr(0, fields["disk_log"].find(' ')),
-                               &disk_log_bytes))
+  ASSERT_TRUE(
+      absl::SimpleAtoi(fields["disk_log"].substr(0, fields["disk_log"].find(' ')), &disk_log_bytes))
       << fields["disk_log"];
   EXPECT_GT(disk_log_bytes, 0u);
 }

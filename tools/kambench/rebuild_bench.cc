@@ -77,7 +77,6 @@ absl::StatusOr<double> RawScanEventsPerSecond(const std::string& directory, uint
   return bytes > 0 ? count / seconds : 0.0;
 }
 
-
 // As-of queries on the one account of the second log, on both axes.
 absl::StatusOr<Latency> MeasureAccountAsOf(const std::string& directory,
                                            const RebuildBenchFlags& flags, std::string* account) {
@@ -100,9 +99,9 @@ absl::StatusOr<Latency> MeasureAccountAsOf(const std::string& directory,
   const absl::Time recorded_as_of = absl::Now();
   for (int i = 0; i < flags.repetitions; ++i) {
     const bool occurred = i % 2 == 0;
-    const projections::ViewTime when{occurred ? occurred_as_of : recorded_as_of,
-                                     occurred ? projections::TimeAxis::kOccurred
-                                              : projections::TimeAxis::kRecorded};
+    const projections::ViewTime when{
+        occurred ? occurred_as_of : recorded_as_of,
+        occurred ? projections::TimeAxis::kOccurred : projections::TimeAxis::kRecorded};
     const auto start = Clock::now();
     KAM_RETURN_IF_ERROR(views.GetAccount(*account, when).status());
     ms.push_back(SecondsSince(start) * 1000);
@@ -114,7 +113,6 @@ void Row(const char* what, const std::string& value, const std::string& target) 
   std::printf("%-44s %18s   %s\n", what, value.c_str(), target.c_str());
   std::fflush(stdout);
 }
-
 
 absl::StatusOr<std::string> MakeDirectory(const RebuildBenchFlags& flags) {
   std::string base = flags.dir;
@@ -138,8 +136,9 @@ CLI::App* AddRebuildCommand(CLI::App* app, RebuildBenchFlags* flags) {
       ->check(CLI::Range(int64_t{1000}, int64_t{1} << 40));
   command->add_option("--accounts", flags->accounts, "accounts in the generated log")
       ->check(CLI::Range(1, 1 << 24));
-  command->add_option("--big-account-events", flags->big_account_events,
-                      "events of the one account of the as-of latency")
+  command
+      ->add_option("--big-account-events", flags->big_account_events,
+                   "events of the one account of the as-of latency")
       ->check(CLI::Range(int64_t{10}, int64_t{1} << 30));
   command->add_option("--threads", flags->threads, "rebuild threads")->check(CLI::Range(1, 64));
   command->add_option("--repetitions", flags->repetitions, "as-of queries measured")

@@ -1,7 +1,5 @@
 #include "tools/kambench/server_bench.h"
 
-#include "tools/kambench/report.h"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -61,6 +59,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "tools/generator/portfolio_generator.h"
+#include "tools/kambench/report.h"
 
 extern char** environ;
 
@@ -255,9 +254,8 @@ class RawRocksDb {
       batch.Put(families_[4], events[i].event_id, position_key);
     }
     const absl::Time now = absl::Now();
-    const eventstore::internal::StreamMeta meta{first_version + count - 1,
-                                                first_position + count - 1, first_version + count,
-                                                now, now};
+    const eventstore::internal::StreamMeta meta{
+        first_version + count - 1, first_position + count - 1, first_version + count, now, now};
     batch.Put(families_[2], rocksdb::Slice(stream.name.data(), stream.name.size()),
               eventstore::internal::EncodeStreamMeta(meta));
     return eventstore::internal::FromRocksDb(db_->Write(write_options_, &batch), "raw write");
@@ -282,8 +280,8 @@ class RawRocksDb {
     write_options_.sync = true;
     // The log's value: two hashes and the canonical bytes, measured so a
     // change of the encoding follows here.
-    log_value_fixed_bytes_ = 2 * eventstore::kHashBytes +
-                             eventstore::CanonicalBytes(eventstore::RecordedEvent()).size();
+    log_value_fixed_bytes_ =
+        2 * eventstore::kHashBytes + eventstore::CanonicalBytes(eventstore::RecordedEvent()).size();
     for (std::atomic<uint64_t>& version : next_versions_) version.store(0);
   }
 
@@ -377,8 +375,8 @@ class KamdProcess {
     const std::string how = WIFEXITED(*status)
                                 ? absl::StrCat("exited ", WEXITSTATUS(*status))
                                 : absl::StrCat("was killed by signal ", WTERMSIG(*status));
-    return absl::InternalError(absl::StrCat("kamd ", how, " after SIGTERM; its stderr: ",
-                                            Tail(ReadFile(err_path_), 2000)));
+    return absl::InternalError(absl::StrCat(
+        "kamd ", how, " after SIGTERM; its stderr: ", Tail(ReadFile(err_path_), 2000)));
   }
 
  private:
@@ -422,9 +420,8 @@ class KamdProcess {
         return absl::InternalError(absl::StrCat("waiting for kamd: ", std::strerror(errno)));
       }
       if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("kamd did not exit within ", absl::FormatDuration(timeout),
-                         " of SIGTERM"));
+        return absl::DeadlineExceededError(absl::StrCat(
+            "kamd did not exit within ", absl::FormatDuration(timeout), " of SIGTERM"));
       }
       absl::SleepFor(absl::Milliseconds(10));
     }
@@ -473,8 +470,8 @@ class Clients {
 
 absl::StatusOr<kam::v1::GetLogHeadResponse> GetLogHead(const std::string& address,
                                                        absl::Duration timeout) {
-  auto audit = kam::v1::Audit::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto audit =
+      kam::v1::Audit::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   context.set_wait_for_ready(true);
   context.set_deadline(DeadlineIn(timeout));
@@ -770,8 +767,8 @@ absl::StatusOr<std::vector<GeneratedStream>> GenerateStreams(int accounts, int64
   options.events = events;
   std::vector<GeneratedStream> streams;
   absl::flat_hash_map<std::string, size_t> index;
-  KAM_RETURN_IF_ERROR(tools::GeneratePortfolio(
-      options, [&](const tools::GeneratedEvent& e) -> absl::Status {
+  KAM_RETURN_IF_ERROR(
+      tools::GeneratePortfolio(options, [&](const tools::GeneratedEvent& e) -> absl::Status {
         auto [it, inserted] = index.try_emplace(e.stream, streams.size());
         if (inserted) streams.push_back(GeneratedStream{e.stream, {}});
         GeneratedStream& stream = streams[it->second];
@@ -887,7 +884,7 @@ struct AccountLatency : Latency {
 // `calls` GetAccount calls (now, no as_of) on random accounts, shared by
 // `client_count` threads, after a few untimed ones.
 AccountLatency MeasureGetAccount(const Clients& clients, const std::vector<std::string>& accounts,
-                          int calls, int client_count, uint64_t seed, Failures* failures) {
+                                 int calls, int client_count, uint64_t seed, Failures* failures) {
   const auto call = [&](kam::v1::Views::Stub* views, const std::string& account) {
     grpc::ClientContext context;
     context.set_deadline(DeadlineIn(absl::Seconds(30)));
@@ -940,7 +937,6 @@ std::string Rate(double per_second, const char* unit) {
   return absl::StrFormat("%.0f %s", per_second, unit);
 }
 
-
 void PrintRow(const std::string& what, const std::string& kam, const std::string& raw,
               const std::string& ratio, const std::string& target) {
   std::printf("%-46s %16s %16s %8s   %s\n", what.c_str(), kam.c_str(), raw.c_str(), ratio.c_str(),
@@ -964,12 +960,11 @@ class Report {
   // A kam-against-raw row: `key`_<unit>, `key`_raw_<unit>, `key`_ratio_to_raw
   // and, with a target, `key`_target_ratio_to_raw and `key`_target_met.
   void PairedRow(const std::string& key, const std::string& what, double kam, double raw,
-              const char* unit, const char* json_unit, double target_ratio) {
+                 const char* unit, const char* json_unit, double target_ratio) {
     const double ratio = raw > 0 ? kam / raw : 0;
-    const std::string target =
-        target_ratio > 0
-            ? absl::StrFormat(">= %.2fx %s", target_ratio, Verdict(ratio >= target_ratio))
-            : "-";
+    const std::string target = target_ratio > 0 ? absl::StrFormat(">= %.2fx %s", target_ratio,
+                                                                  Verdict(ratio >= target_ratio))
+                                                : "-";
     PrintRow(what, Rate(kam, unit), Rate(raw, "ev/s"), absl::StrFormat("%.2fx", ratio), target);
     Number(absl::StrCat(key, "_", json_unit), kam);
     Number(absl::StrCat(key, "_raw_events_per_s"), raw);
@@ -982,8 +977,8 @@ class Report {
 
   // Notes a measurement whose halves differ too much to be trusted.
   void CheckHalves(const std::string& what, const Paired& paired) {
-    for (const auto& [side, name] : {std::pair<const Side*, const char*>{&paired.raw, "raw"},
-                                     {&paired.kam, "kam"}}) {
+    for (const auto& [side, name] :
+         {std::pair<const Side*, const char*>{&paired.raw, "raw"}, {&paired.kam, "kam"}}) {
       if (side->HalvesRatio() < kDisturbedHalvesRatio) continue;
       notes_.push_back(absl::StrFormat(
           "note: %s, %s: its halves differ %.1fx (%.0f vs %.0f /s); the disk or CPUs were likely "
@@ -1004,7 +999,8 @@ absl::StatusOr<std::string> MakeDirectory(const ServerBenchFlags& flags) {
   const std::string parent = flags.dir.empty() ? "bench-data" : flags.dir;
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
-  if (ec) return absl::FailedPreconditionError(absl::StrCat("creating ", parent, ": ", ec.message()));
+  if (ec)
+    return absl::FailedPreconditionError(absl::StrCat("creating ", parent, ": ", ec.message()));
   std::string pattern = parent + "/server-XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) {
     return absl::FailedPreconditionError(
@@ -1040,8 +1036,8 @@ class ServerBench {
  private:
   absl::Status RunAll() {
     PrintHeader();
-    KAM_ASSIGN_OR_RETURN(kamd_, KamdProcess::Start(flags_.kamd_path, directory_ + "/kamd",
-                                                   directory_));
+    KAM_ASSIGN_OR_RETURN(kamd_,
+                         KamdProcess::Start(flags_.kamd_path, directory_ + "/kamd", directory_));
     KAM_RETURN_IF_ERROR(GetLogHead(kamd_->address(), absl::Seconds(60)).status());
     std::printf("kamd: pid %d, listening on %s\n\n", static_cast<int>(kamd_->pid()),
                 kamd_->address().c_str());
@@ -1100,7 +1096,7 @@ class ServerBench {
           MeasureAppends(*clients_, absl::StrCat(directory_, "/raw-", w.key), w.clients,
                          w.events_per_append, flags_.seconds, seed_, &failures_));
       report_.PairedRow(w.key, w.what, paired.kam.PerSecond(), paired.raw.PerSecond(), "ev/s",
-                     "events_per_s", w.target_ratio);
+                        "events_per_s", w.target_ratio);
       report_.CheckHalves(w.what, paired);
       if (w.clients == kAppendClients) raw_32_writers_ = paired.raw.PerSecond();
     }
@@ -1114,8 +1110,8 @@ class ServerBench {
       steps.push_back(RecordStep(clients_->Accounts(c), c, &failures_));
     }
     const Throughput records = RunSteps(std::move(steps), flags_.seconds);
-    report_.PairedRow("record_32_clients", "Record, 32 clients (visits, orders)", records.PerSecond(),
-                   raw_32_writers_, "rec/s", "records_per_s", 0);
+    report_.PairedRow("record_32_clients", "Record, 32 clients (visits, orders)",
+                      records.PerSecond(), raw_32_writers_, "rec/s", "records_per_s", 0);
     // The projector catches up before anything else is measured.
     KAM_ASSIGN_OR_RETURN(uint64_t head, HeadPosition(kamd_->address()));
     WaitForViews(*clients_, RecordAccountId(0, 0), head, absl::Minutes(10), &failures_);
@@ -1177,7 +1173,7 @@ class ServerBench {
 
   void GetAccountLatency(const std::vector<std::string>& accounts) {
     const AccountLatency latency = MeasureGetAccount(*clients_, accounts, flags_.view_calls,
-                                              flags_.view_clients, seed_, &failures_);
+                                                     flags_.view_clients, seed_, &failures_);
     const bool latency_met = latency.p99_ms < kGetAccountTargetP99Ms;
     PrintRow(absl::StrFormat("GetAccount p50 (%d calls, %d client%s)", flags_.view_calls,
                              flags_.view_clients, flags_.view_clients == 1 ? "" : "s"),
