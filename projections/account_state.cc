@@ -3,18 +3,12 @@
 #include <algorithm>
 #include <tuple>
 
-#include "google/protobuf/util/time_util.h"
 #include "projections/rules.h"
+#include "projections/time_proto.h"
 
 namespace kam::projections {
 
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
 
 // Keeps `current` the latest in business order: replaces it when `key` is
 // later (or when there is none yet).
@@ -112,7 +106,7 @@ void ApplyContactAdded(const Fact& fact, AccountState& state) {
   contact.set_level(added.level());
   *contact.mutable_personal() = added.personal();
   if (!added.has_personal()) contact.clear_personal();
-  *contact.mutable_added_at() = ToProto(fact.occurred_at);
+  *contact.mutable_added_at() = TimeToProto(fact.occurred_at);
   record.active = true;
   record.added_event_id = fact.event_id;
 }

@@ -6,16 +6,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "projections/rules.h"
+#include "projections/time_proto.h"
 
 namespace kam::projections {
 
 namespace {
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
 
 kam::v1::Money MoneyOf(int64_t minor_units, const Rules& rules) {
   kam::v1::Money money;
@@ -61,7 +57,7 @@ void FillProfile(const AccountState& state, kam::v1::AccountView& view) {
   *profile->mutable_region() = state.opening.region();
   profile->set_kind(state.opening.kind());
   *profile->mutable_dossier() = state.dossier;
-  *profile->mutable_opened_at() = ToProto(state.opened_at);
+  *profile->mutable_opened_at() = TimeToProto(state.opened_at);
   view.set_account_manager(state.account_manager);
   for (const ContactRecord* record : ActiveContacts(state)) {
     *view.add_contacts() = record->contact;
@@ -74,7 +70,7 @@ void FillStage(const AccountHistory& history, const AccountState& state, const R
   for (const StageChange& change : StageHistoryOf(history, rules)) {
     kam::v1::StageChange* entry = view.add_stage_history();
     entry->set_stage(change.stage);
-    *entry->mutable_changed_at() = ToProto(change.changed_at);
+    *entry->mutable_changed_at() = TimeToProto(change.changed_at);
     entry->set_caused_by_event_id(change.caused_by_event_id);
     entry->set_position(change.position);
   }
@@ -123,7 +119,7 @@ void FillComplaintsAndAgreements(const AccountState& state, kam::v1::AccountView
     entry->set_complaint_id(complaint->complaint_id);
     entry->set_category(complaint->category);
     entry->set_severity(complaint->severity);
-    *entry->mutable_filed_at() = ToProto(complaint->filed_at);
+    *entry->mutable_filed_at() = TimeToProto(complaint->filed_at);
     entry->set_filed_event_id(complaint->filed_event_id);
   }
   for (const auto& [id, agreement] : state.stage_inputs.agreements) {
@@ -131,7 +127,7 @@ void FillComplaintsAndAgreements(const AccountState& state, kam::v1::AccountView
     kam::v1::ActiveAgreement* entry = view.add_active_agreements();
     entry->set_agreement_id(agreement.agreement_id);
     entry->set_kind(agreement.kind);
-    *entry->mutable_signed_at() = ToProto(agreement.signed_at);
+    *entry->mutable_signed_at() = TimeToProto(agreement.signed_at);
     entry->set_signed_event_id(agreement.signed_event_id);
   }
 }
@@ -142,7 +138,7 @@ void FillAssessments(const AccountState& state, const Rules& rules, kam::v1::Acc
     kam::v1::ShareAssessment* latest = view.mutable_latest_share();
     latest->set_share_percent(share.share_percent);
     latest->set_source(share.source);
-    *latest->mutable_assessed_at() = ToProto(share.assessed_at);
+    *latest->mutable_assessed_at() = TimeToProto(share.assessed_at);
     latest->set_event_id(share.event_id);
   }
   if (state.latest_prospect.has_value()) {
@@ -150,7 +146,7 @@ void FillAssessments(const AccountState& state, const Rules& rules, kam::v1::Acc
     kam::v1::ProspectAssessment* latest = view.mutable_latest_prospect_assessment();
     *latest->mutable_expected_annual_revenue() = MoneyOf(prospect.expected_annual_revenue, rules);
     latest->set_intent(prospect.intent);
-    *latest->mutable_assessed_at() = ToProto(prospect.assessed_at);
+    *latest->mutable_assessed_at() = TimeToProto(prospect.assessed_at);
     latest->set_event_id(prospect.event_id);
   }
 }
@@ -184,7 +180,7 @@ absl::StatusOr<kam::v1::AccountView> BuildAccountView(const AccountHistory& hist
   view.set_rules_version(RulesVersion(rules));
   view.set_version(history.version);
   view.set_position(history.position);
-  *view.mutable_as_of() = ToProto(as_of);
+  *view.mutable_as_of() = TimeToProto(as_of);
   view.set_time_axis(history.axis == TimeAxis::kOccurred ? kam::v1::TIME_AXIS_OCCURRED
                                                          : kam::v1::TIME_AXIS_RECORDED);
   return view;

@@ -10,18 +10,11 @@
 #include "projections/account_state.h"
 #include "projections/account_view.h"
 #include "projections/history.h"
+#include "projections/time_proto.h"
 
 namespace kam::projections {
 
 namespace {
-
-google::protobuf::Timestamp ToProtoTime(absl::Time t) {
-  google::protobuf::Timestamp out;
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  out.set_seconds(seconds);
-  out.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
-  return out;
-}
 
 kam::v1::TimeAxis ToProto(TimeAxis axis) {
   return axis == TimeAxis::kOccurred ? kam::v1::TIME_AXIS_OCCURRED : kam::v1::TIME_AXIS_RECORDED;
@@ -263,7 +256,7 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::LiveView(absl::string_view ac
         cached->second.catalog_generation == catalog_generation_ &&
         cached->second.computed_at <= now && now < cached->second.valid_until) {
       kam::v1::AccountView view = cached->second.view;
-      *view.mutable_as_of() = ToProtoTime(now);
+      *view.mutable_as_of() = TimeToProto(now);
       return view;
     }
     catalog_generation = catalog_generation_;
@@ -293,8 +286,7 @@ void AccountViews::AddEventTimes(const std::vector<StoredEvent>& events,
     times->push_back(e.occurred_at);
     if (e.event.has_event_corrected() &&
         e.event.event_corrected().replacement().has_occurred_at()) {
-      const google::protobuf::Timestamp& t = e.event.event_corrected().replacement().occurred_at();
-      times->push_back(absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos()));
+      times->push_back(TimeFromProto(e.event.event_corrected().replacement().occurred_at()));
     }
   }
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "projections/time_proto.h"
 
 namespace kam::projections {
 
@@ -76,10 +77,6 @@ bool IsAmendment(AccountEvent::KindCase kind) {
   return kind == AccountEvent::kEventCorrected || kind == AccountEvent::kEventRetracted;
 }
 
-absl::Time ToTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
 std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
@@ -99,8 +96,8 @@ void RecordedState::Apply(const StoredEvent& e) {
   entry.occurred_at = e.occurred_at;
   if (e.event.has_event_corrected()) {
     const AccountEvent& replacement = e.event.event_corrected().replacement();
-    entry.occurred_at =
-        replacement.has_occurred_at() ? ToTime(replacement.occurred_at()) : absl::InfinitePast();
+    entry.occurred_at = replacement.has_occurred_at() ? TimeFromProto(replacement.occurred_at())
+                                                      : absl::InfinitePast();
   }
   by_event_id_.emplace(entry.event_id, entries_.size());
   entries_.push_back(std::move(entry));
@@ -310,7 +307,7 @@ absl::Status ValidateOccurredAt(const AccountEvent& event, const std::string& pa
   if (t.nanos() < 0 || t.nanos() > 999999999) {
     return Invalid(field, absl::StrCat("nanos ", t.nanos(), " is outside 0-999999999"));
   }
-  const absl::Time occurred_at = ToTime(t);
+  const absl::Time occurred_at = TimeFromProto(t);
   if (occurred_at < EarliestOccurredAt()) {
     return Invalid(field, absl::StrCat(TimeText(occurred_at),
                                        " is before 2000-01-01, the earliest time kam records"));
@@ -503,7 +500,7 @@ absl::Status ValidateAccountExists(absl::string_view account_id, const RecordedS
     return absl::NotFoundError(absl::StrCat("account_id: account '", account_id,
                                             "' is not open; record its AccountOpened first"));
   }
-  const absl::Time occurred_at = ToTime(event.occurred_at());
+  const absl::Time occurred_at = TimeFromProto(event.occurred_at());
   if (occurred_at < recorded.opened_at()) {
     return Precondition("event.occurred_at",
                         absl::StrCat(TimeText(occurred_at), " is before account '", account_id,
@@ -679,7 +676,7 @@ absl::Status ValidateReplacement(absl::string_view account_id, const RecordedSta
                      "event and record a new one)"));
   }
   if (!replacement.has_occurred_at() || account_id.empty()) return absl::OkStatus();
-  const absl::Time occurred_at = ToTime(replacement.occurred_at());
+  const absl::Time occurred_at = TimeFromProto(replacement.occurred_at());
   if (target.event_id == recorded.opened_event_id()) {
     const absl::Time earliest = EarliestFactAfterOpening(recorded);
     if (occurred_at <= earliest) return absl::OkStatus();

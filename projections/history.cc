@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "projections/time_proto.h"
 
 namespace kam::projections {
 
@@ -59,8 +60,7 @@ bool EffectiveFact(StoredEvent& original, bool consume, const Amendments& amendm
     const kam::v1::AccountEvent& replacement = (*c)->event.event_corrected().replacement();
     fact->event = replacement;
     if (replacement.has_occurred_at()) {
-      fact->occurred_at = absl::FromUnixSeconds(replacement.occurred_at().seconds()) +
-                          absl::Nanoseconds(replacement.occurred_at().nanos());
+      fact->occurred_at = TimeFromProto(replacement.occurred_at());
     }
     break;
   }

@@ -6,14 +6,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "projections/rules.h"
+#include "projections/time_proto.h"
 
 namespace kam::projections {
 
 namespace {
-
-absl::Time TimeOf(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
 
 // The order content of `event`, or false when it is no order event.
 bool OrderContent(const kam::v1::AccountEvent& event, bool* cancel, std::string* order_id,
@@ -49,7 +46,7 @@ void RevenueTimeline::Add(const StoredEvent& e) {
     amendment.recorded_at = e.recorded_at;
     // A replacement without occurred_at keeps the original's time.
     amendment.content.occurred_at = replacement.has_occurred_at()
-                                        ? TimeOf(replacement.occurred_at())
+                                        ? TimeFromProto(replacement.occurred_at())
                                         : original.content.occurred_at;
     amendment.content.is_order =
         OrderContent(replacement, &amendment.content.cancel, &amendment.content.order_id,

@@ -1,20 +1,13 @@
 #include "services/conversions.h"
 
 #include "absl/strings/str_cat.h"
+#include "projections/time_proto.h"
 
 namespace kam::services {
 
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
+absl::Time FromProto(const google::protobuf::Timestamp& t) { return projections::TimeFromProto(t); }
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp out;
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  out.set_seconds(seconds);
-  out.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
-  return out;
-}
+google::protobuf::Timestamp ToProto(absl::Time t) { return projections::TimeToProto(t); }
 
 absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t, absl::string_view field) {
   constexpr int64_t kMinSeconds = -62135596800;  // 0001-01-01.

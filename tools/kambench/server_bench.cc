@@ -56,6 +56,7 @@
 #include "kam/v1/audit.grpc.pb.h"
 #include "kam/v1/event_store.grpc.pb.h"
 #include "kam/v1/views.grpc.pb.h"
+#include "projections/time_proto.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "tools/generator/portfolio_generator.h"
@@ -97,20 +98,12 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration timeout) {
   return absl::ToChronoTime(absl::Now() + timeout);
 }
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t seconds = absl::ToUnixSeconds(t);  // Rounds down, so nanos >= 0.
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
-  return ts;
-}
-
 void ToProto(const eventstore::EventData& e, kam::v1::EventData* out) {
   out->set_event_id(e.event_id);
   out->set_type(e.type);
   out->set_data(e.data);
   for (const auto& [key, value] : e.metadata) (*out->mutable_metadata())[key] = value;
-  *out->mutable_occurred_at() = ToProto(e.occurred_at);
+  *out->mutable_occurred_at() = projections::TimeToProto(e.occurred_at);
 }
 
 std::string Describe(const grpc::Status& status) {
@@ -651,7 +644,7 @@ absl::StatusOr<Paired> MeasureAppends(const Clients& clients, const std::string&
 
 kam::v1::AccountEvent Now() {
   kam::v1::AccountEvent e;
-  *e.mutable_occurred_at() = ToProto(absl::Now());
+  *e.mutable_occurred_at() = projections::TimeToProto(absl::Now());
   e.set_actor("kambench");
   return e;
 }
