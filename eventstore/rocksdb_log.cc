@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -95,9 +96,21 @@ class RocksDbLog final : public EventLog {
         families_(std::move(families)),
         db_(std::move(db)) {
     write_options_.sync = !options.unsafe_skip_fsync_on_append;
+    committer_ = std::thread([this] { RunCommitter(); });
+    answerer_ = std::thread([this] { RunAnswerer(); });
   }
 
   ~RocksDbLog() override {
+    {
+      absl::MutexLock lock(&committer_mu_);
+      stopping_ = true;
+    }
+    committer_.join();
+    {
+      absl::MutexLock lock(&answer_mu_);
+      answerer_stopping_ = true;
+    }
+    answerer_.join();
     for (rocksdb::ColumnFamilyHandle* family : families_) {
       db_->DestroyColumnFamilyHandle(family).PermitUncheckedError();
     }
@@ -129,6 +142,11 @@ class RocksDbLog final : public EventLog {
   rocksdb::ColumnFamilyHandle* streams_family() const { return families_[2]; }
   rocksdb::ColumnFamilyHandle* index_family() const { return families_[3]; }
   rocksdb::ColumnFamilyHandle* ids_family() const { return families_[4]; }
+
+  // Leads the groups of asynchronous appends handed over by AppendAsync.
+  void RunCommitter();
+  // Answers the asynchronous appends the committer has committed.
+  void RunAnswerer();
 
   // Commit-group work, run by the leader only.
   void CommitGroup(const std::vector<PendingAppend*>& group);
@@ -168,6 +186,18 @@ class RocksDbLog final : public EventLog {
 
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::unique_ptr<rocksdb::DB> db_;
+
+  // Asynchronous appenders are server threads that must not block on an
+  // fsync, so the one that would lead hands its group to this thread.
+  absl::Mutex committer_mu_;
+  std::vector<PendingAppend*> handed_over_ ABSL_GUARDED_BY(committer_mu_);
+  bool stopping_ ABSL_GUARDED_BY(committer_mu_) = false;
+  std::thread committer_;
+
+  absl::Mutex answer_mu_;
+  std::vector<PendingAppend*> to_answer_ ABSL_GUARDED_BY(answer_mu_);
+  bool answerer_stopping_ ABSL_GUARDED_BY(answer_mu_) = false;
+  std::thread answerer_;
 };
 
 absl::Status RocksDbLog::LoadHead() {
@@ -203,9 +233,12 @@ absl::StatusOr<AppendResult> RocksDbLog::Append(absl::string_view stream, Expect
   KAM_RETURN_IF_ERROR(ValidateAppend(stream, events, options_.limits));
   PendingAppend append(stream, expected, events, AppendBytes(events));
   std::vector<PendingAppend*> group = queue_.Join(&append);
+  std::vector<PendingAppend*> answered;
   while (!group.empty()) {
     CommitGroup(group);
-    group = queue_.Finish(group);
+    group = queue_.Finish(group, &answered);
+    // Outside the queue's lock: the answers may take their time.
+    internal::CommitQueue::Answer(&answered);
   }
   return std::move(append.result);
 }
@@ -224,9 +257,50 @@ void RocksDbLog::AppendAsync(std::string stream, ExpectedVersion expected,
   append->events = append->owned_events;
   append->on_done = std::move(done);
   std::vector<PendingAppend*> group = queue_.Enqueue(append);
-  while (!group.empty()) {
-    CommitGroup(group);
-    group = queue_.Finish(group);
+  if (group.empty()) return;  // A leader at work takes it.
+  // Only one leader exists at a time, so nothing else is handed over now.
+  absl::MutexLock lock(&committer_mu_);
+  handed_over_ = std::move(group);
+}
+
+void RocksDbLog::RunCommitter() {
+  while (true) {
+    std::vector<PendingAppend*> group;
+    {
+      absl::MutexLock lock(&committer_mu_);
+      committer_mu_.Await(absl::Condition(
+          +[](RocksDbLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->committer_mu_) {
+            return !log->handed_over_.empty() || log->stopping_;
+          },
+          this));
+      if (handed_over_.empty()) return;
+      group.swap(handed_over_);
+    }
+    while (!group.empty()) {
+      CommitGroup(group);
+      std::vector<PendingAppend*> answered;
+      group = queue_.Finish(group, &answered);
+      // Answering (gRPC's sends, for kamd) overlaps the next group's commit.
+      absl::MutexLock lock(&answer_mu_);
+      to_answer_.insert(to_answer_.end(), answered.begin(), answered.end());
+    }
+  }
+}
+
+void RocksDbLog::RunAnswerer() {
+  while (true) {
+    std::vector<PendingAppend*> answered;
+    {
+      absl::MutexLock lock(&answer_mu_);
+      answer_mu_.Await(absl::Condition(
+          +[](RocksDbLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->answer_mu_) {
+            return !log->to_answer_.empty() || log->answerer_stopping_;
+          },
+          this));
+      if (to_answer_.empty()) return;
+      answered.swap(to_answer_);
+    }
+    internal::CommitQueue::Answer(&answered);
   }
 }
 

@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "eventstore/status_macros.h"
@@ -244,6 +245,9 @@ int Serve(const Flags& flags, const sigset_t& signals) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian builds abseil without NDEBUG, so every absl::Mutex (gRPC makes
+  // some per call) would otherwise update a global lock graph.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Flags flags;
   if (std::optional<int> usage_exit = ParseFlags(argc, argv, &flags)) return *usage_exit;
 

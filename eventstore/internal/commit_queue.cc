@@ -32,34 +32,35 @@ std::vector<PendingAppend*> CommitQueue::Enqueue(PendingAppend* append) {
   return TakeGroup();
 }
 
-std::vector<PendingAppend*> CommitQueue::Finish(const std::vector<PendingAppend*>& group) {
-  std::vector<PendingAppend*> answered;
+std::vector<PendingAppend*> CommitQueue::Finish(const std::vector<PendingAppend*>& group,
+                                                std::vector<PendingAppend*>* answered) {
   std::vector<PendingAppend*> next;
-  {
-    absl::MutexLock lock(&mu_);
-    for (PendingAppend* member : group) {
-      queue_.pop_front();
-      if (member->on_done) {
-        answered.push_back(member);
-        continue;
-      }
-      member->done = true;
-      if (member != group.front()) member->cv.Signal();
+  absl::MutexLock lock(&mu_);
+  for (PendingAppend* member : group) {
+    queue_.pop_front();
+    if (member->on_done) {
+      answered->push_back(member);
+      continue;
     }
-    if (!queue_.empty()) {
-      if (queue_.front()->on_done) {
-        next = TakeGroup();
-      } else {
-        queue_.front()->cv.Signal();
-      }
+    member->done = true;
+    if (member != group.front()) member->cv.Signal();
+  }
+  if (!queue_.empty()) {
+    if (queue_.front()->on_done) {
+      next = TakeGroup();
+    } else {
+      queue_.front()->cv.Signal();
     }
   }
-  // Outside the lock: the answers may take their time, and appends go on.
-  for (PendingAppend* member : answered) {
+  return next;
+}
+
+void CommitQueue::Answer(std::vector<PendingAppend*>* answered) {
+  for (PendingAppend* member : *answered) {
     member->on_done(std::move(member->result));
     delete member;
   }
-  return next;
+  answered->clear();
 }
 
 }  // namespace kam::eventstore::internal

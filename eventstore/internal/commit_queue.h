@@ -59,10 +59,14 @@ class CommitQueue {
   std::vector<PendingAppend*> Enqueue(PendingAppend* append);
 
   // Called by the leader after setting every member's result: wakes the
-  // blocked members, answers and deletes the asynchronous ones, and hands
-  // leadership on. When the next in line is asynchronous (nobody waits to
-  // lead), returns its group for the caller to commit next.
-  std::vector<PendingAppend*> Finish(const std::vector<PendingAppend*>& group);
+  // blocked members, moves the asynchronous ones to *answered (for Answer)
+  // and hands leadership on. When the next in line is asynchronous (nobody
+  // waits to lead), returns its group for the caller to commit next.
+  std::vector<PendingAppend*> Finish(const std::vector<PendingAppend*>& group,
+                                     std::vector<PendingAppend*>* answered);
+
+  // Answers asynchronous appends that Finish gave back, and deletes them.
+  static void Answer(std::vector<PendingAppend*>* answered);
 
  private:
   std::vector<PendingAppend*> TakeGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -5,6 +5,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "tools/kambench/log_bench.h"
 #include "tools/kambench/rebuild_bench.h"
 #include "tools/kambench/server_bench.h"
@@ -18,6 +19,8 @@ constexpr int kExitUsage = 2;
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As in kamd: Debian's abseil checks every mutex for deadlock cycles.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app("kambench: benchmarks of kam");
   app.require_subcommand(1);
   kam::kambench::LogBenchFlags log_flags;
