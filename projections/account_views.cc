@@ -58,9 +58,16 @@ void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
     if (recorded.stream == kCatalogStream) {
       catalog_.push_back(std::move(*e));
       ++catalog_generation_;
+      // Every view reads the catalog: the cached ones are all stale now.
+      if (warming_) {
+        for (const auto& [account, entry] : live_views_) dirty_.insert(account);
+      }
+      live_views_.clear();
+      expiries_.clear();
       continue;
     }
     const std::string account = recorded.stream.substr(sizeof(kAccountStreamPrefix) - 1);
+    ++stream_changes_[account];
     live_views_.erase(account);
     if (warming_) dirty_.insert(account);
     if (IsRevenueEvent(e->event)) {
@@ -93,6 +100,10 @@ void AccountViews::StopWarming() {
 }
 
 void AccountViews::Warm() {
+  {
+    absl::MutexLock lock(&mu_);
+    warmer_busy_ = true;
+  }
   absl::StatusOr<std::vector<std::string>> all = store_->AccountIds();
   std::vector<std::string> batch = all.ok() ? *std::move(all) : std::vector<std::string>();
   while (true) {
@@ -106,10 +117,11 @@ void AccountViews::Warm() {
       std::shared_ptr<const Ranking> ranking = RankingAt(now, TimeAxis::kOccurred);
       // An account not opened yet, or a failing read, is computed (and
       // reported) again by the call that asks for it.
-      LiveView(account, now, *ranking).IgnoreError();
+      LiveView(account, now, *ranking, nullptr).IgnoreError();
     }
     batch.clear();
     absl::MutexLock lock(&mu_);
+    warmer_busy_ = false;
     auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return stop_warming_ || !dirty_.empty() ||
              (!expiries_.empty() && expiries_.begin()->first <= clock_->Now());
@@ -121,6 +133,7 @@ void AccountViews::Warm() {
     mu_.AwaitWithTimeout(absl::Condition(&has_work),
                          std::clamp(until_expiry, absl::ZeroDuration(), absl::Minutes(1)));
     if (stop_warming_) return;
+    warmer_busy_ = true;
     batch.assign(dirty_.begin(), dirty_.end());
     dirty_.clear();
     const absl::Time now = clock_->Now();
@@ -129,6 +142,24 @@ void AccountViews::Warm() {
       expiries_.erase(expiries_.begin());
     }
   }
+}
+
+bool AccountViews::AwaitWarm(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto warm = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return warming_ && !warmer_busy_ && dirty_.empty();
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&warm), timeout);
+}
+
+LiveCacheStats AccountViews::live_cache_stats() const {
+  LiveCacheStats stats;
+  stats.hits = cache_hits_.load(std::memory_order_relaxed);
+  stats.misses = cache_misses_.load(std::memory_order_relaxed);
+  absl::MutexLock lock(&mu_);
+  stats.cached = live_views_.size();
+  stats.queued = dirty_.size();
+  return stats;
 }
 
 // The busiest accounts first: they are the slowest to compute on demand,
@@ -192,9 +223,30 @@ std::shared_ptr<const AccountViews::Ranking> AccountViews::RankingAt(absl::Time 
   std::shared_ptr<const Ranking> ranking = ComputeRanking(as_of, axis);
   if (live) {
     absl::MutexLock lock(&mu_);
-    if (ranking->position == position_) live_ranking_ = ranking;
+    if (ranking->position == position_) {
+      if (warming_ && marked_ranking_ != nullptr) MarkClassChanges(*marked_ranking_, *ranking);
+      live_ranking_ = ranking;
+      marked_ranking_ = ranking;
+    }
   }
   return ranking;
+}
+
+// Cached views of accounts whose class moved no longer match any lookup:
+// the warmer computes them again.
+void AccountViews::MarkClassChanges(const Ranking& before, const Ranking& after) const {
+  const auto class_in = [](const Ranking& ranking, const std::string& account) {
+    auto it = ranking.index.find(account);
+    return it == ranking.index.end() ? kam::v1::ABC_CLASS_C
+                                     : ranking.accounts[it->second].abc_class;
+  };
+  for (const Ranking* ranking : {&before, &after}) {
+    for (const AccountAbc& account : ranking->accounts) {
+      if (class_in(before, account.account_id) != class_in(after, account.account_id)) {
+        dirty_.insert(account.account_id);
+      }
+    }
+  }
 }
 
 absl::StatusOr<std::vector<AccountAbc>> AccountViews::AbcRanking(const ViewTime& when) const {
@@ -231,7 +283,10 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::GetAccount(absl::string_view 
   if (when.as_of.has_value() || when.axis != TimeAxis::kOccurred) {
     return ViewOf(account_id, as_of, when.axis, *ranking, CatalogFacts(as_of, when.axis), nullptr);
   }
-  return LiveView(account_id, as_of, *ranking);
+  bool hit = false;
+  absl::StatusOr<kam::v1::AccountView> view = LiveView(account_id, as_of, *ranking, &hit);
+  (hit ? cache_hits_ : cache_misses_).fetch_add(1, std::memory_order_relaxed);
+  return view;
 }
 
 // Views "now" are asked for far more than any other; one stays valid until
@@ -240,23 +295,24 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::GetAccount(absl::string_view 
 // covering one of its facts: every fact time plus every window length of the
 // rules (a superset of the real edges, so a cached view is never stale).
 absl::StatusOr<kam::v1::AccountView> AccountViews::LiveView(absl::string_view account_id,
-                                                            absl::Time now,
-                                                            const Ranking& ranking) const {
+                                                            absl::Time now, const Ranking& ranking,
+                                                            bool* hit) const {
   auto it = ranking.index.find(account_id);
   const kam::v1::AbcClass abc_class =
       it == ranking.index.end() ? kam::v1::ABC_CLASS_C : ranking.accounts[it->second].abc_class;
   std::vector<absl::Time> times;
   uint64_t catalog_generation = 0;
-  uint64_t position = 0;
+  uint64_t stream_changes = 0;
   {
     absl::MutexLock lock(&mu_);
-    position = position_;
+    stream_changes = StreamChanges(account_id);
     auto cached = live_views_.find(account_id);
     if (cached != live_views_.end() && cached->second.abc_class == abc_class &&
         cached->second.catalog_generation == catalog_generation_ &&
         cached->second.computed_at <= now && now < cached->second.valid_until) {
       kam::v1::AccountView view = cached->second.view;
       *view.mutable_as_of() = TimeToProto(now);
+      if (hit != nullptr) *hit = true;
       return view;
     }
     catalog_generation = catalog_generation_;
@@ -267,8 +323,14 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::LiveView(absl::string_view ac
                               CatalogFacts(now, TimeAxis::kOccurred), &times));
   LiveEntry entry{view, abc_class, catalog_generation, now, NextEdge(times, now)};
   absl::MutexLock lock(&mu_);
-  // An event applied meanwhile may be in the view or not: do not keep it.
-  if (position != position_ || catalog_generation != catalog_generation_) return view;
+  // An event of the account or the catalog applied meanwhile may be in the
+  // view or not: do not keep it, but compute it again ahead of the calls.
+  // (Other accounts' events only matter through the ABC class, which every
+  // lookup compares.)
+  if (stream_changes != StreamChanges(account_id) || catalog_generation != catalog_generation_) {
+    if (warming_) dirty_.insert(std::string(account_id));
+    return view;
+  }
   if (live_views_.size() >= kMaxLiveViews) {
     live_views_.clear();
     expiries_.clear();
@@ -278,6 +340,11 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::LiveView(absl::string_view ac
   }
   live_views_[std::string(account_id)] = std::move(entry);
   return view;
+}
+
+uint64_t AccountViews::StreamChanges(absl::string_view account_id) const {
+  auto it = stream_changes_.find(account_id);
+  return it == stream_changes_.end() ? 0 : it->second;
 }
 
 void AccountViews::AddEventTimes(const std::vector<StoredEvent>& events,

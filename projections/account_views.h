@@ -15,6 +15,7 @@
 #ifndef KAM_PROJECTIONS_ACCOUNT_VIEWS_H_
 #define KAM_PROJECTIONS_ACCOUNT_VIEWS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -45,6 +46,15 @@ namespace kam::projections {
 struct ViewTime {
   std::optional<absl::Time> as_of;
   TimeAxis axis = TimeAxis::kOccurred;
+};
+
+// How GetAccount "now" calls were answered: from the cache of live views or
+// computed; and what the cache holds and the warmer has yet to compute.
+struct LiveCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  size_t cached = 0;
+  size_t queued = 0;
 };
 
 class AccountViews {
@@ -83,6 +93,10 @@ class AccountViews {
   // destructor.
   void StartWarming();
   void StopWarming();
+  // Waits until the warmer has computed every view it knows to be missing or
+  // stale (true), or `timeout` passed or warming is off (false).
+  bool AwaitWarm(absl::Duration timeout) const;
+  LiveCacheStats live_cache_stats() const;
   ~AccountViews();
 
  private:
@@ -98,6 +112,8 @@ class AccountViews {
   void Apply(absl::Span<const eventstore::RecordedEvent> events);
   std::shared_ptr<const Ranking> RankingAt(absl::Time as_of, TimeAxis axis) const;
   std::shared_ptr<const Ranking> ComputeRanking(absl::Time as_of, TimeAxis axis) const;
+  void MarkClassChanges(const Ranking& before, const Ranking& after) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<kam::v1::AccountView>> AllAccountsAt(absl::Time as_of,
                                                                   TimeAxis axis) const;
   // With `event_times`, also adds the business times of the account's events.
@@ -105,8 +121,9 @@ class AccountViews {
                                               TimeAxis axis, const Ranking& ranking,
                                               const std::vector<Fact>& catalog,
                                               std::vector<absl::Time>* event_times) const;
+  // Sets *hit (when given) if the view came from the cache.
   absl::StatusOr<kam::v1::AccountView> LiveView(absl::string_view account_id, absl::Time now,
-                                                const Ranking& ranking) const;
+                                                const Ranking& ranking, bool* hit) const;
   static void AddEventTimes(const std::vector<StoredEvent>& events, std::vector<absl::Time>* times);
   absl::Time NextEdge(const std::vector<absl::Time>& times, absl::Time now) const;
 
@@ -118,6 +135,8 @@ class AccountViews {
     absl::Time valid_until;
   };
   static constexpr size_t kMaxLiveViews = 100000;
+  // Events applied to the account's stream so far.
+  uint64_t StreamChanges(absl::string_view account_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Warm();
   void OrderByWork(std::vector<std::string>* accounts) const;
   std::vector<Fact> CatalogFacts(absl::Time as_of, TimeAxis axis) const;
@@ -131,13 +150,19 @@ class AccountViews {
   absl::flat_hash_map<std::string, RevenueTimeline> revenue_ ABSL_GUARDED_BY(mu_);
   std::vector<StoredEvent> catalog_ ABSL_GUARDED_BY(mu_);
   mutable std::shared_ptr<const Ranking> live_ranking_ ABSL_GUARDED_BY(mu_);
+  // The last live ranking, kept across events to see which classes move.
+  mutable std::shared_ptr<const Ranking> marked_ranking_ ABSL_GUARDED_BY(mu_);
   uint64_t catalog_generation_ ABSL_GUARDED_BY(mu_) = 0;
   mutable absl::flat_hash_map<std::string, LiveEntry> live_views_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> stream_changes_ ABSL_GUARDED_BY(mu_);
   // For the warming thread: accounts to compute, and when cached views end.
-  absl::flat_hash_set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
+  mutable absl::flat_hash_set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
   mutable std::multimap<absl::Time, std::string> expiries_ ABSL_GUARDED_BY(mu_);
   bool stop_warming_ ABSL_GUARDED_BY(mu_) = false;
   bool warming_ ABSL_GUARDED_BY(mu_) = false;
+  bool warmer_busy_ ABSL_GUARDED_BY(mu_) = false;
+  mutable std::atomic<uint64_t> cache_hits_{0};
+  mutable std::atomic<uint64_t> cache_misses_{0};
   std::thread warmer_;
 };
 

@@ -95,5 +95,87 @@ TEST(LiveViewCacheTest, CachedNowViewsEqualFreshViewsAsTimeAndEventsMoveOn) {
   std::filesystem::remove_all(dir);
 }
 
+// Events arriving while the warmer works (other accounts' events, moving ABC
+// classes, catalog entries) must not leave views uncomputed: once the warmer
+// is idle, every account's view "now" comes from the cache.
+TEST(LiveViewCacheTest, WarmerLeavesEveryViewCachedWhenEventsArriveWhileItWorks) {
+  char pattern[] = "/tmp/kam_warm_XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  tools::GeneratorOptions options;
+  options.accounts = 300;
+  options.events = 30000;
+  test_support::FakeClock clock(options.end + absl::Hours(24));
+  eventstore::RocksDbLogOptions log_options;
+  log_options.clock = &clock;
+  log_options.unsafe_skip_fsync_on_append = true;  // Durability is not under test.
+  auto log = eventstore::OpenRocksDbLog(dir + "/log", log_options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE(tools::GenerateIntoLog(options, log->get(), 100).ok());
+  auto store = OpenCurrentProjections(dir + "/projections");
+  ASSERT_TRUE(store.ok());
+  AccountViews views(store->get(), DefaultRules(), &clock);
+  ASSERT_TRUE(views.Load().ok());
+  // Warming from the first event on: the projector applies the whole log in
+  // batches while the warmer computes views.
+  views.StartWarming();
+  Projector projector(log->get(), store->get(), views.ApplyListener());
+  ASSERT_TRUE(projector.CatchUp().ok());
+  ASSERT_TRUE(views.AwaitWarm(absl::Minutes(10)));
+
+  auto ids = (*store)->AccountIds();
+  ASSERT_TRUE(ids.ok());
+  ASSERT_EQ(ids->size(), 300u);
+  // Every view is a cache hit equal to a fresh one; returns the classes.
+  const auto expect_all_cached = [&](const char* when) {
+    std::vector<kam::v1::AbcClass> classes;
+    const LiveCacheStats before = views.live_cache_stats();
+    EXPECT_EQ(before.queued, 0u) << when;
+    for (const std::string& id : *ids) {
+      auto live = views.GetAccount(id, ViewTime{});
+      auto fresh = views.GetAccount(id, ViewTime{clock.Now(), TimeAxis::kOccurred});
+      if (!live.ok() || !fresh.ok()) {
+        ADD_FAILURE() << id << " " << when << ": " << live.status() << " / " << fresh.status();
+        return classes;
+      }
+      EXPECT_EQ(live->SerializeAsString(), fresh->SerializeAsString()) << id << " " << when;
+      classes.push_back(live->abc_class());
+    }
+    const LiveCacheStats after = views.live_cache_stats();
+    EXPECT_EQ(after.misses, before.misses) << "views the warmer left uncomputed " << when;
+    EXPECT_EQ(after.hits, before.hits + ids->size()) << when;
+    return classes;
+  };
+  const std::vector<kam::v1::AbcClass> classes_before = expect_all_cached("after the load");
+
+  // One huge order moves the other accounts' ABC classes without touching
+  // their streams.
+  kam::v1::AccountEvent order;
+  order.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(clock.Now()) - 3600);
+  order.mutable_order_placed()->set_order_id("warm-huge-order");
+  order.mutable_order_placed()->mutable_amount()->set_minor_units(int64_t{1} << 50);
+  order.mutable_order_placed()->mutable_amount()->set_currency_code(options.currency);
+  order.mutable_order_placed()->set_quantity(1);
+  eventstore::EventData data;
+  data.type = "kam.v1.OrderPlaced";
+  data.data = order.SerializeAsString();
+  data.occurred_at = absl::FromUnixSeconds(order.occurred_at().seconds());
+  ASSERT_TRUE(
+      (*log)->Append(AccountStream(ids->front()), eventstore::ExpectedVersion::Any(), {data}).ok());
+  ASSERT_TRUE(projector.CatchUp().ok());
+  ASSERT_TRUE(views.AwaitWarm(absl::Minutes(10)));
+  const std::vector<kam::v1::AbcClass> classes_after = expect_all_cached("after the huge order");
+  ASSERT_EQ(classes_after.size(), classes_before.size());
+  int moved = 0;
+  for (size_t i = 1; i < classes_after.size(); ++i) moved += classes_after[i] != classes_before[i];
+  EXPECT_GT(moved, 10)
+      << "the order must move other accounts' classes for this test to mean anything";
+  projector.Stop();
+  views.StopWarming();
+  store->reset();
+  log->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace kam::projections
