@@ -157,6 +157,8 @@ void SampleOnScrape(kam::services::ServerMetrics* metrics, kam::services::Engine
     const uint64_t checkpoint = engine->projector().WaitFor(0, absl::InfinitePast());
     metrics->LogHead(head);
     metrics->ProjectionLag(head > checkpoint ? head - checkpoint : 0);
+    const kam::projections::LiveCacheStats cache = engine->views().live_cache_stats();
+    metrics->ViewCache(cache.hits, cache.misses, cache.cached, cache.queued);
   });
 }
 

@@ -1,5 +1,6 @@
 #include "services/metrics.h"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 #include <vector>
@@ -77,7 +78,15 @@ struct ServerMetrics::Instruments {
                                     PowersOfTwo(24))),
         projection_lag(AddGauge(*registry, "kam_projection_lag_positions",
                                 "Log head minus the projections' checkpoint.")),
-        log_head(AddGauge(*registry, "kam_log_head_position", "The log's last position.")) {}
+        log_head(AddGauge(*registry, "kam_log_head_position", "The log's last position.")),
+        view_cache_hits(AddCounter(*registry, "kam_view_cache_hits_total",
+                                   "GetAccount calls for now answered from the live-view cache.")),
+        view_cache_misses(AddCounter(*registry, "kam_view_cache_misses_total",
+                                     "GetAccount calls for now that computed the view.")),
+        view_cache_views(
+            AddGauge(*registry, "kam_view_cache_views", "Views of now held in the cache.")),
+        view_warming_queued(AddGauge(*registry, "kam_view_warming_queued",
+                                     "Accounts whose view of now waits to be computed ahead.")) {}
 
   std::shared_ptr<prometheus::Registry> registry;
   prometheus::Counter& appends;
@@ -90,6 +99,10 @@ struct ServerMetrics::Instruments {
   prometheus::Histogram& subscriber_lag;
   prometheus::Gauge& projection_lag;
   prometheus::Gauge& log_head;
+  prometheus::Counter& view_cache_hits;
+  prometheus::Counter& view_cache_misses;
+  prometheus::Gauge& view_cache_views;
+  prometheus::Gauge& view_warming_queued;
   std::unique_ptr<prometheus::Exposer> exposer;
 };
 
@@ -175,6 +188,16 @@ void ServerMetrics::ProjectionLag(uint64_t positions) {
 
 void ServerMetrics::LogHead(uint64_t position) {
   instruments_->log_head.Set(static_cast<double>(position));
+}
+
+void ServerMetrics::ViewCache(uint64_t hits, uint64_t misses, size_t views, size_t queued) {
+  // The counters follow totals kept elsewhere, which never decrease.
+  Instruments& m = *instruments_;
+  m.view_cache_hits.Increment(std::max(0.0, static_cast<double>(hits) - m.view_cache_hits.Value()));
+  m.view_cache_misses.Increment(
+      std::max(0.0, static_cast<double>(misses) - m.view_cache_misses.Value()));
+  m.view_cache_views.Set(static_cast<double>(views));
+  m.view_warming_queued.Set(static_cast<double>(queued));
 }
 
 std::string ServerMetrics::Text() const {

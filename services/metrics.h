@@ -67,6 +67,9 @@ class ServerMetrics {
   void ProjectionLag(uint64_t positions);
   // The log head position.
   void LogHead(uint64_t position);
+  // The live-view cache: GetAccount calls for now answered from it and
+  // computed (totals so far), views held, accounts queued for the warmer.
+  void ViewCache(uint64_t hits, uint64_t misses, size_t views, size_t queued);
 
   // Every metric in the Prometheus text format, after running the hook.
   std::string Text() const;

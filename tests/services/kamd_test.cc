@@ -445,6 +445,14 @@ TEST_F(KamdTest, ServesPrometheusMetrics) {
   AppendLoad load(channel, 2, 5);
   load.Join();
   ASSERT_EQ(load.acked().size(), 10u);
+  {
+    auto context = Context();
+    v1::GetAccountRequest request;
+    request.set_account_id("nobody");
+    v1::AccountView view;
+    EXPECT_EQ(v1::Views::NewStub(channel)->GetAccount(context.get(), request, &view).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
 
   const std::string response = HttpGet(kamd->metrics_address(), "/metrics");
   ASSERT_THAT(response, HasSubstr("200 OK"));
@@ -457,6 +465,10 @@ TEST_F(KamdTest, ServesPrometheusMetrics) {
   EXPECT_EQ(Sample(response, "kam_log_commit_group_events_sum"), 10);
   EXPECT_GE(Sample(response, "kam_projection_lag_positions"), 0);
   EXPECT_EQ(Sample(response, "kam_subscribers"), 0);
+  EXPECT_EQ(Sample(response, "kam_view_cache_hits_total"), 0);
+  EXPECT_EQ(Sample(response, "kam_view_cache_misses_total"), 1);  // "nobody", computed.
+  EXPECT_GE(Sample(response, "kam_view_cache_views"), 0);
+  EXPECT_GE(Sample(response, "kam_view_warming_queued"), 0);
   EXPECT_THAT(response, HasSubstr("kam_append_latency_seconds_bucket"));
   EXPECT_THAT(response, HasSubstr("kam_subscriber_lag_positions_bucket"));
 
