@@ -153,9 +153,11 @@ class EventLog {
                                               absl::Span<const EventData> events) = 0;
 
   // Append without blocking the caller on the commit: `done` gets the same
-  // result Append would return, once the events are durable (or at once for
-  // invalid input). It runs on whichever thread commits the group, possibly
-  // the caller's: it must be quick and must not append.
+  // result Append would return, once the events are durable (or at once, on
+  // the caller's thread, for invalid input). The caller never waits for an
+  // fsync: the RocksDB log commits on a thread of its own and runs `done` on
+  // another (or on a blocking appender that led the group). `done` must be
+  // quick and must not append.
   virtual void AppendAsync(std::string stream, ExpectedVersion expected,
                            std::vector<EventData> events,
                            std::function<void(absl::StatusOr<AppendResult>)> done) = 0;

@@ -1098,6 +1098,8 @@ class ServerBench {
         "throughput measurement\n"
         "raw: WriteBatch + DB::Write(sync) of the log's keys (3 per event + 1 per append), the "
         "log's RocksDB options; halves in the order raw, kam, kam, raw\n"
+        "Append clients: each keeps one call in flight (gRPC callback API), the next sent when "
+        "it is acknowledged\n"
         "kamd: %s\n",
         kChannels, kClientsPerChannel, directory_.c_str(), std::thread::hardware_concurrency(),
         kEventBytes, flags_.seconds, flags_.kamd_path.c_str());
