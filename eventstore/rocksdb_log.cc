@@ -83,6 +83,10 @@ struct GroupState {
   std::string prev_hash;
   absl::Time recorded_at;
   rocksdb::WriteBatch batch;
+  // Index entries, put into the batch in key order at the end: a memtable
+  // insert then starts its search where the previous one ended.
+  std::vector<std::pair<std::string, std::string>> index_puts;
+  std::vector<std::pair<std::string, std::string>> id_puts;
 };
 
 class RocksDbLog final : public EventLog {
@@ -151,6 +155,7 @@ class RocksDbLog final : public EventLog {
   // Commit-group work, run by the leader only.
   void CommitGroup(const std::vector<PendingAppend*>& group);
   absl::StatusOr<AppendResult> Stage(const PendingAppend& append, GroupState* state);
+  void PutIndexes(GroupState* state);
   absl::StatusOr<std::optional<AppendResult>> FindRetry(const PendingAppend& append,
                                                         const GroupState& state) const;
   absl::StatusOr<std::optional<StreamMeta>> CurrentMeta(absl::string_view stream,
@@ -174,6 +179,10 @@ class RocksDbLog final : public EventLog {
   // commit leaders follow each other through the queue's mutex.
   absl::Time last_recorded_at_;
   absl::Status broken_;
+  // The metadata of streams appended to lately, as written: staging reads
+  // it for every append, and only commit leaders write streams.
+  static constexpr size_t kMaxCachedStreams = 1 << 18;
+  absl::flat_hash_map<std::string, StreamMeta> meta_cache_;
 
   mutable absl::Mutex head_mu_;
   LogHead head_ ABSL_GUARDED_BY(head_mu_);
@@ -327,6 +336,7 @@ void RocksDbLog::CommitGroup(const std::vector<PendingAppend*>& group) {
     }
   }
   if (staged.empty()) return;
+  PutIndexes(&state);
   rocksdb::Status written = db_->Write(write_options_, &state.batch);
   if (!written.ok()) {
     // The write may be half-applied in memory; refuse further appends until
@@ -336,10 +346,28 @@ void RocksDbLog::CommitGroup(const std::vector<PendingAppend*>& group) {
     return;
   }
   last_recorded_at_ = state.recorded_at;
+  if (meta_cache_.size() + state.streams.size() > kMaxCachedStreams) meta_cache_.clear();
+  for (const auto& [stream, meta] : state.streams) meta_cache_[stream] = meta;
   Publish(state);
   if (options_.on_group_commit) {
     options_.on_group_commit(staged.size(), state.next_position - first_position);
   }
+}
+
+void RocksDbLog::PutIndexes(GroupState* state) {
+  const auto put_sorted = [state](rocksdb::ColumnFamilyHandle* family,
+                                  std::vector<std::pair<std::string, std::string>>* puts) {
+    std::sort(puts->begin(), puts->end());
+    for (const auto& [key, value] : *puts) state->batch.Put(family, key, value);
+  };
+  put_sorted(index_family(), &state->index_puts);
+  put_sorted(ids_family(), &state->id_puts);
+  // Each stream's metadata once, as the group leaves it.
+  std::vector<std::pair<std::string, std::string>> metas;
+  for (const auto& [stream, meta] : state->streams) {
+    metas.emplace_back(stream, internal::EncodeStreamMeta(meta));
+  }
+  put_sorted(streams_family(), &metas);
 }
 
 absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append, GroupState* state) {
@@ -373,12 +401,14 @@ absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append, Grou
   AppendResult result;
   result.first_version = meta.has_value() ? meta->last_version + 1 : 0;
   result.first_position = state->next_position;
-  RecordedEvent e;
-  e.stream = std::string(append.stream);
-  e.recorded_at = state->recorded_at;
   for (size_t i = 0; i < append.events.size(); ++i) {
     const EventData& given = append.events[i];
-    e.event_id = given.event_id.empty() ? RandomEventId() : given.event_id;
+    std::string event_id = given.event_id.empty() ? RandomEventId() : given.event_id;
+    // Built in place: later members of the group look events up here.
+    RecordedEvent& e = state->events_by_id[event_id];
+    e.event_id = std::move(event_id);
+    e.stream = std::string(append.stream);
+    e.recorded_at = state->recorded_at;
     e.type = given.type;
     e.data = given.data;
     e.metadata = given.metadata;
@@ -391,10 +421,9 @@ absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append, Grou
     const std::string position_key = internal::EncodeU64(e.position);
     state->batch.Put(log_family(), position_key,
                      internal::EncodeLogValue(e.prev_hash, e.hash, canonical));
-    state->batch.Put(index_family(), internal::StreamIndexKey(e.stream, e.version), position_key);
-    state->batch.Put(ids_family(), e.event_id, position_key);
+    state->index_puts.emplace_back(internal::StreamIndexKey(e.stream, e.version), position_key);
+    state->id_puts.emplace_back(e.event_id, position_key);
     state->prev_hash = e.hash;
-    state->events_by_id[e.event_id] = e;
   }
   result.last_version = result.first_version + append.events.size() - 1;
   result.last_position = state->next_position - 1;
@@ -402,8 +431,7 @@ absl::StatusOr<AppendResult> RocksDbLog::Stage(const PendingAppend& append, Grou
   next.last_position = result.last_position;
   next.event_count += append.events.size();
   next.last_recorded_at = state->recorded_at;
-  state->batch.Put(streams_family(), e.stream, internal::EncodeStreamMeta(next));
-  state->streams[e.stream] = next;
+  state->streams[append.stream] = next;
   return result;
 }
 
@@ -450,6 +478,7 @@ absl::StatusOr<std::optional<AppendResult>> RocksDbLog::FindRetry(const PendingA
 absl::StatusOr<std::optional<StreamMeta>> RocksDbLog::CurrentMeta(absl::string_view stream,
                                                                   const GroupState& state) const {
   if (auto it = state.streams.find(stream); it != state.streams.end()) return it->second;
+  if (auto it = meta_cache_.find(stream); it != meta_cache_.end()) return it->second;
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), streams_family(),
                                rocksdb::Slice(stream.data(), stream.size()), &value);
