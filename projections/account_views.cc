@@ -38,6 +38,7 @@ absl::Status AccountViews::Load() {
   }
   catalog_ = std::move(catalog);
   ++catalog_generation_;
+  ++revenue_generation_;
   live_views_.clear();
   expiries_.clear();
   live_ranking_.reset();
@@ -72,9 +73,13 @@ void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
     if (warming_) dirty_.insert(account);
     if (IsRevenueEvent(e->event)) {
       revenue_[account].Add(*e);
+      ++revenue_generation_;
     }
   }
-  live_ranking_.reset();
+  // The ranking reads revenue only: visits, contacts and the like keep it.
+  if (live_ranking_ != nullptr && live_ranking_->revenue_generation != revenue_generation_) {
+    live_ranking_.reset();
+  }
 }
 
 AccountViews::~AccountViews() { StopWarming(); }
@@ -192,7 +197,7 @@ std::shared_ptr<const AccountViews::Ranking> AccountViews::ComputeRanking(absl::
   std::vector<AccountRevenue> revenues;
   {
     absl::MutexLock lock(&mu_);
-    ranking->position = position_;
+    ranking->revenue_generation = revenue_generation_;
     for (const auto& [account, timeline] : revenue_) {
       absl::Time edge;
       int64_t revenue = timeline.RevenueAt(as_of, axis, window, &edge);
@@ -215,7 +220,7 @@ std::shared_ptr<const AccountViews::Ranking> AccountViews::RankingAt(absl::Time 
   const bool live = axis == TimeAxis::kOccurred;
   if (live) {
     absl::MutexLock lock(&mu_);
-    if (live_ranking_ != nullptr && live_ranking_->position == position_ &&
+    if (live_ranking_ != nullptr && live_ranking_->revenue_generation == revenue_generation_ &&
         live_ranking_->as_of <= as_of && as_of < live_ranking_->valid_until) {
       return live_ranking_;
     }
@@ -223,7 +228,7 @@ std::shared_ptr<const AccountViews::Ranking> AccountViews::RankingAt(absl::Time 
   std::shared_ptr<const Ranking> ranking = ComputeRanking(as_of, axis);
   if (live) {
     absl::MutexLock lock(&mu_);
-    if (ranking->position == position_) {
+    if (ranking->revenue_generation == revenue_generation_) {
       if (warming_ && marked_ranking_ != nullptr) MarkClassChanges(*marked_ranking_, *ranking);
       live_ranking_ = ranking;
       marked_ranking_ = ranking;

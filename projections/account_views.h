@@ -101,7 +101,7 @@ class AccountViews {
 
  private:
   struct Ranking {
-    uint64_t position = 0;
+    uint64_t revenue_generation = 0;  // Of the revenue it was computed from.
     absl::Time as_of;
     absl::Time valid_until;  // The next time an order enters or leaves a window.
     std::vector<AccountAbc> accounts;
@@ -153,6 +153,8 @@ class AccountViews {
   // The last live ranking, kept across events to see which classes move.
   mutable std::shared_ptr<const Ranking> marked_ranking_ ABSL_GUARDED_BY(mu_);
   uint64_t catalog_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // Revenue events applied so far.
+  uint64_t revenue_generation_ ABSL_GUARDED_BY(mu_) = 0;
   mutable absl::flat_hash_map<std::string, LiveEntry> live_views_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> stream_changes_ ABSL_GUARDED_BY(mu_);
   // For the warming thread: accounts to compute, and when cached views end.
