@@ -184,6 +184,10 @@ void AccountViews::OrderByWork(std::vector<std::string>* accounts) const {
   for (auto& [size, account] : sized) accounts->push_back(std::move(account));
 }
 
+bool AccountViews::IsLive(const ViewTime& when) {
+  return !when.as_of.has_value() && when.axis == TimeAxis::kOccurred;
+}
+
 absl::Time AccountViews::Resolve(const ViewTime& when) const {
   return when.as_of.has_value() ? *when.as_of : clock_->Now();
 }
@@ -285,7 +289,7 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::GetAccount(absl::string_view 
                                                               const ViewTime& when) const {
   const absl::Time as_of = Resolve(when);
   std::shared_ptr<const Ranking> ranking = RankingAt(as_of, when.axis);
-  if (when.as_of.has_value() || when.axis != TimeAxis::kOccurred) {
+  if (!IsLive(when)) {
     return ViewOf(account_id, as_of, when.axis, *ranking, CatalogFacts(as_of, when.axis), nullptr);
   }
   bool hit = false;
@@ -414,11 +418,12 @@ std::vector<Fact> AccountViews::CatalogFacts(absl::Time as_of, TimeAxis axis) co
 
 absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccounts(
     const ViewTime& when) const {
-  return AllAccountsAt(Resolve(when), when.axis);
+  return AllAccountsAt(Resolve(when), when.axis, IsLive(when));
 }
 
 absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccountsAt(absl::Time as_of,
-                                                                              TimeAxis axis) const {
+                                                                              TimeAxis axis,
+                                                                              bool live) const {
   std::shared_ptr<const Ranking> ranking = RankingAt(as_of, axis);
   const std::vector<Fact> catalog = CatalogFacts(as_of, axis);
   KAM_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->AccountIds());
@@ -432,8 +437,10 @@ absl::StatusOr<std::vector<kam::v1::AccountView>> AccountViews::AllAccountsAt(ab
     const size_t begin = ids.size() * w / workers;
     const size_t end = ids.size() * (w + 1) / workers;
     for (size_t i = begin; i < end; ++i) {
+      // Views "now" come from the live cache when they are there.
       absl::StatusOr<kam::v1::AccountView> view =
-          ViewOf(ids[i], as_of, axis, *ranking, catalog, nullptr);
+          live ? LiveView(ids[i], as_of, *ranking, nullptr)
+               : ViewOf(ids[i], as_of, axis, *ranking, catalog, nullptr);
       if (absl::IsNotFound(view.status())) continue;  // Not opened yet at as_of.
       if (!view.ok()) {
         statuses[w] = view.status();
@@ -461,7 +468,7 @@ absl::StatusOr<kam::v1::Portfolio> AccountViews::GetPortfolio(const ViewTime& wh
   PortfolioOptions options;
   options.as_of = Resolve(when);
   KAM_ASSIGN_OR_RETURN(std::vector<kam::v1::AccountView> views,
-                       AllAccountsAt(options.as_of, when.axis));
+                       AllAccountsAt(options.as_of, when.axis, IsLive(when)));
   options.time_axis = ToProto(when.axis);
   {
     absl::MutexLock lock(&mu_);

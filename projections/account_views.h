@@ -109,13 +109,16 @@ class AccountViews {
   };
 
   absl::Time Resolve(const ViewTime& when) const;
+  // "Now" on the OCCURRED axis: the views the live cache holds.
+  static bool IsLive(const ViewTime& when);
   void Apply(absl::Span<const eventstore::RecordedEvent> events);
   std::shared_ptr<const Ranking> RankingAt(absl::Time as_of, TimeAxis axis) const;
   std::shared_ptr<const Ranking> ComputeRanking(absl::Time as_of, TimeAxis axis) const;
   void MarkClassChanges(const Ranking& before, const Ranking& after) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::vector<kam::v1::AccountView>> AllAccountsAt(absl::Time as_of,
-                                                                  TimeAxis axis) const;
+  // `live`: the views "now", which may come from the live cache.
+  absl::StatusOr<std::vector<kam::v1::AccountView>> AllAccountsAt(absl::Time as_of, TimeAxis axis,
+                                                                  bool live) const;
   // With `event_times`, also adds the business times of the account's events.
   absl::StatusOr<kam::v1::AccountView> ViewOf(absl::string_view account_id, absl::Time as_of,
                                               TimeAxis axis, const Ranking& ranking,

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -144,6 +145,24 @@ TEST(LiveViewCacheTest, WarmerLeavesEveryViewCachedWhenEventsArriveWhileItWorks)
     const LiveCacheStats after = views.live_cache_stats();
     EXPECT_EQ(after.misses, before.misses) << "views the warmer left uncomputed " << when;
     EXPECT_EQ(after.hits, before.hits + ids->size()) << when;
+    // Every account at once (ListAccounts, GetPortfolio) reads the same cache.
+    auto all_live = views.AllAccounts(ViewTime{});
+    auto all_fresh = views.AllAccounts(ViewTime{clock.Now(), TimeAxis::kOccurred});
+    EXPECT_TRUE(all_live.ok() && all_fresh.ok()) << when;
+    if (all_live.ok() && all_fresh.ok()) {
+      EXPECT_EQ(all_live->size(), ids->size()) << when;
+      EXPECT_EQ(all_live->size(), all_fresh->size()) << when;
+      for (size_t i = 0; i < std::min(all_live->size(), all_fresh->size()); ++i) {
+        EXPECT_EQ((*all_live)[i].SerializeAsString(), (*all_fresh)[i].SerializeAsString())
+            << (*all_live)[i].account_id() << " " << when;
+      }
+    }
+    auto portfolio_live = views.GetPortfolio(ViewTime{}, 100, 100);
+    auto portfolio_fresh = views.GetPortfolio(ViewTime{clock.Now(), TimeAxis::kOccurred}, 100, 100);
+    EXPECT_TRUE(portfolio_live.ok() && portfolio_fresh.ok()) << when;
+    if (portfolio_live.ok() && portfolio_fresh.ok()) {
+      EXPECT_EQ(portfolio_live->SerializeAsString(), portfolio_fresh->SerializeAsString()) << when;
+    }
     return classes;
   };
   const std::vector<kam::v1::AbcClass> classes_before = expect_all_cached("after the load");
