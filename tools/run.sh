@@ -9,11 +9,21 @@ tools/install-deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-release -j "$(nproc)" --target kamd kamctl
 
-cat >&2 <<'EOF'
+# Where kamd will listen: the last --listen given wins, as in kamd.
+listen=127.0.0.1:50051
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --listen) listen="${args[i + 1]:-$listen}" ;;
+    --listen=*) listen="${args[i]#--listen=}" ;;
+  esac
+done
+
+cat >&2 <<EOF
 run: starting kamd on ./data. Its first line on stdout says where it listens. To reach it:
-run:   grpcurl -plaintext 127.0.0.1:50051 list            (server reflection: every service)
-run:   grpcurl -plaintext 127.0.0.1:50051 kam.v1.Audit/GetLogHead
-run:   grpcurl -plaintext -d '{"account_id":"acme"}' 127.0.0.1:50051 kam.v1.Views/GetAccount
+run:   grpcurl -plaintext ${listen} list            (server reflection: every service)
+run:   grpcurl -plaintext ${listen} kam.v1.Audit/GetLogHead
+run:   grpcurl -plaintext -d '{"account_id":"acme"}' ${listen} kam.v1.Views/GetAccount
 run: (grpcurl: https://github.com/fullstorydev/grpcurl) or any gRPC client with proto/kam/v1/*.proto.
 run: Ctrl-C stops it.
 EOF
