@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <sys/utsname.h>
 
-#include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -30,18 +28,15 @@
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
 #include "absl/types/span.h"
-#include "eventstore/canonical_encoding.h"
 #include "eventstore/event_log.h"
-#include "eventstore/internal/byte_codec.h"
-#include "eventstore/internal/layout.h"
-#include "eventstore/internal/rocksdb_status.h"
 #include "eventstore/rocksdb_log.h"
 #include "eventstore/status_macros.h"
-#include "rocksdb/db.h"
+#include "google/protobuf/struct.pb.h"
 #include "rocksdb/version.h"
-#include "rocksdb/write_batch.h"
+#include "tools/kambench/filler_events.h"
+#include "tools/kambench/raw_reference.h"
+#include "tools/kambench/report.h"
 
 namespace kam::kambench {
 
@@ -50,7 +45,6 @@ namespace {
 using eventstore::EventData;
 
 constexpr size_t kStreamCount = 1000;
-constexpr char kEventType[] = "kambench.v1.Filler";
 
 struct Workload {
   const char* name;
@@ -70,78 +64,10 @@ enum class Side { kRaw = 0, kKam = 1 };  // Also indexes arrays of the two.
 
 const char* SideName(Side side) { return side == Side::kRaw ? "raw" : "kam"; }
 
-// ---------------------------------------------------------------------------
-// What both sides append.
-
-struct Stream {
-  size_t index;
-  absl::string_view name;
-};
-
-// Builds the events of one thread. Both sides build theirs the same way, so
-// the cost of making events is the same on each.
-class EventSource {
- public:
-  // `source_index` must differ between the sources writing to one database.
-  EventSource(const std::vector<std::string>* stream_names, uint64_t seed, uint64_t source_index,
-              size_t event_bytes)
-      : stream_names_(stream_names),
-        rng_(seed ^ (source_index * 0x9e3779b97f4a7c15ull)),
-        source_tag_(source_index << 40),
-        event_bytes_(event_bytes) {}
-
-  Stream NextStream() {
-    size_t index = static_cast<size_t>(rng_() % stream_names_->size());
-    return Stream{index, (*stream_names_)[index]};
-  }
-
-  // Overwrites *events with `count` events, reusing their buffers.
-  void NextEvents(size_t count, std::vector<EventData>* events) {
-    events->resize(count);
-    const absl::Time now = absl::Now();
-    for (EventData& e : *events) {
-      NextEventId(&e.event_id);
-      e.type = kEventType;
-      FillRandom(event_bytes_, &e.data);
-      e.occurred_at = now;
-    }
-  }
-
- private:
-  // 16 bytes as 32 hex digits: 8 random bytes keep the ids spread over the
-  // key space like UUIDs; 8 bytes of source and sequence make them unique.
-  void NextEventId(std::string* id) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    const uint64_t words[2] = {rng_(), source_tag_ | sequence_++};
-    id->resize(32);
-    for (int i = 0; i < 32; ++i) {
-      const uint64_t word = words[i / 16];
-      (*id)[i] = kHex[(word >> (60 - 4 * (i % 16))) & 0xf];
-    }
-  }
-
-  void FillRandom(size_t bytes, std::string* out) {
-    out->resize(bytes);
-    for (size_t i = 0; i < bytes; i += 8) {
-      uint64_t word = rng_();
-      std::memcpy(&(*out)[i], &word, std::min<size_t>(8, bytes - i));
-    }
-  }
-
-  const std::vector<std::string>* stream_names_;
-  std::mt19937_64 rng_;
-  const uint64_t source_tag_;
-  uint64_t sequence_ = 0;
-  const size_t event_bytes_;
-};
-
 // "account-0" .. "account-999", built once and never freed.
 const std::vector<std::string>& StreamNames() {
-  static const std::vector<std::string>* const names = [] {
-    auto* names = new std::vector<std::string>();
-    for (size_t i = 0; i < kStreamCount; ++i) names->push_back(absl::StrCat("account-", i));
-    return names;
-  }();
+  static const std::vector<std::string>* const names =
+      new std::vector<std::string>(NumberedStreams("account-", kStreamCount));
   return *names;
 }
 
@@ -152,121 +78,39 @@ const std::vector<std::string>& StreamNames() {
 class AppendTarget {
  public:
   virtual ~AppendTarget() = default;
-  virtual absl::Status Append(const Stream& stream, absl::Span<const EventData> events) = 0;
+  virtual absl::Status Append(const FillerStream& stream, absl::Span<const EventData> events) = 0;
   // After the run: checks that exactly `acknowledged_events` were recorded,
   // then closes the database.
   virtual absl::Status Finish(uint64_t acknowledged_events) = 0;
 };
 
-// The raw limit: the keys the log writes for these events, and nothing else
-// (no reads, no hashing, no commit queue), with the log's RocksDB options.
-class RawRocksDbTarget final : public AppendTarget {
+// The raw limit of raw_reference.h, on the streams both sides write.
+class RawTarget final : public AppendTarget {
  public:
   static absl::StatusOr<std::unique_ptr<AppendTarget>> Open(const std::string& directory,
-                                                            bool sync);
+                                                            bool sync) {
+    KAM_ASSIGN_OR_RETURN(std::unique_ptr<RawLogWriter> writer,
+                         RawLogWriter::Open(directory, kStreamCount, sync));
+    return std::unique_ptr<AppendTarget>(new RawTarget(std::move(writer)));
+  }
 
-  ~RawRocksDbTarget() override { Close().IgnoreError(); }  // Finish reports errors.
+  absl::Status Append(const FillerStream& stream, absl::Span<const EventData> events) override {
+    return writer_->Append(stream.index, stream.name, events);
+  }
 
-  absl::Status Append(const Stream& stream, absl::Span<const EventData> events) override;
-  absl::Status Finish(uint64_t acknowledged_events) override;
+  absl::Status Finish(uint64_t acknowledged_events) override {
+    if (writer_->events() != acknowledged_events) {
+      return absl::InternalError(absl::StrCat("raw: wrote ", writer_->events(),
+                                              " events but counted ", acknowledged_events));
+    }
+    return writer_->Close();
+  }
 
  private:
-  RawRocksDbTarget(std::unique_ptr<rocksdb::DB> db,
-                   std::vector<rocksdb::ColumnFamilyHandle*> families, bool sync);
+  explicit RawTarget(std::unique_ptr<RawLogWriter> writer) : writer_(std::move(writer)) {}
 
-  // Same size as the log's value: two hashes plus the canonical bytes.
-  std::string LogValue(absl::string_view stream, const EventData& e) const;
-  absl::Status Close();
-
-  // The order of internal::MakeFamilyDescriptors.
-  rocksdb::ColumnFamilyHandle* log_family() const { return families_[1]; }
-  rocksdb::ColumnFamilyHandle* streams_family() const { return families_[2]; }
-  rocksdb::ColumnFamilyHandle* index_family() const { return families_[3]; }
-  rocksdb::ColumnFamilyHandle* ids_family() const { return families_[4]; }
-
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> families_;
-  rocksdb::WriteOptions write_options_;
-  size_t log_value_fixed_bytes_;
-  std::atomic<uint64_t> next_position_{1};
-  std::array<std::atomic<uint64_t>, kStreamCount> next_versions_;
+  std::unique_ptr<RawLogWriter> writer_;
 };
-
-absl::StatusOr<std::unique_ptr<AppendTarget>> RawRocksDbTarget::Open(const std::string& directory,
-                                                                     bool sync) {
-  std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat("creating ", directory, ": ", ec.message()));
-  }
-  // The very options and column families OpenRocksDbLog uses.
-  const rocksdb::DBOptions options = eventstore::internal::MakeDbOptions(true);
-  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
-      eventstore::internal::MakeFamilyDescriptors(
-          eventstore::RocksDbLogOptions().block_cache_bytes);
-  std::vector<rocksdb::ColumnFamilyHandle*> families;
-  rocksdb::DB* db = nullptr;
-  KAM_RETURN_IF_ERROR(eventstore::internal::FromRocksDb(
-      rocksdb::DB::Open(options, directory, descriptors, &families, &db),
-      absl::StrCat("opening the raw database in ", directory)));
-  return std::unique_ptr<AppendTarget>(
-      new RawRocksDbTarget(std::unique_ptr<rocksdb::DB>(db), std::move(families), sync));
-}
-
-RawRocksDbTarget::RawRocksDbTarget(std::unique_ptr<rocksdb::DB> db,
-                                   std::vector<rocksdb::ColumnFamilyHandle*> families, bool sync)
-    : db_(std::move(db)), families_(std::move(families)) {
-  write_options_.sync = sync;
-  // Measured rather than hard-coded so a change of the encoding follows here.
-  log_value_fixed_bytes_ =
-      2 * eventstore::kHashBytes + eventstore::CanonicalBytes(eventstore::RecordedEvent()).size();
-  for (std::atomic<uint64_t>& version : next_versions_) version.store(0);
-}
-
-std::string RawRocksDbTarget::LogValue(absl::string_view stream, const EventData& e) const {
-  std::string value(log_value_fixed_bytes_, '\0');
-  absl::StrAppend(&value, stream, e.event_id, e.type, e.data);
-  return value;
-}
-
-absl::Status RawRocksDbTarget::Append(const Stream& stream, absl::Span<const EventData> events) {
-  const uint64_t count = events.size();
-  const uint64_t first_position = next_position_.fetch_add(count);
-  const uint64_t first_version = next_versions_[stream.index].fetch_add(count);
-  rocksdb::WriteBatch batch;
-  for (uint64_t i = 0; i < count; ++i) {
-    const std::string position_key = eventstore::internal::EncodeU64(first_position + i);
-    batch.Put(log_family(), position_key, LogValue(stream.name, events[i]));
-    batch.Put(index_family(), eventstore::internal::StreamIndexKey(stream.name, first_version + i),
-              position_key);
-    batch.Put(ids_family(), events[i].event_id, position_key);
-  }
-  const absl::Time now = absl::Now();
-  eventstore::internal::StreamMeta meta{first_version + count - 1, first_position + count - 1,
-                                        first_version + count, now, now};
-  batch.Put(streams_family(), rocksdb::Slice(stream.name.data(), stream.name.size()),
-            eventstore::internal::EncodeStreamMeta(meta));
-  return eventstore::internal::FromRocksDb(db_->Write(write_options_, &batch), "raw write");
-}
-
-absl::Status RawRocksDbTarget::Finish(uint64_t acknowledged_events) {
-  if (next_position_.load() - 1 != acknowledged_events) {
-    return absl::InternalError(absl::StrCat("raw: wrote ", next_position_.load() - 1,
-                                            " events but counted ", acknowledged_events));
-  }
-  return Close();
-}
-
-absl::Status RawRocksDbTarget::Close() {
-  if (db_ == nullptr) return absl::OkStatus();
-  for (rocksdb::ColumnFamilyHandle* family : families_) {
-    db_->DestroyColumnFamilyHandle(family).PermitUncheckedError();  // Only frees memory.
-  }
-  families_.clear();
-  rocksdb::Status closed = db_->Close();
-  db_.reset();
-  return eventstore::internal::FromRocksDb(closed, "closing the raw database");
-}
 
 // The log as a program embedding it sees it.
 class KamLogTarget final : public AppendTarget {
@@ -280,7 +124,7 @@ class KamLogTarget final : public AppendTarget {
     return std::unique_ptr<AppendTarget>(new KamLogTarget(std::move(log)));
   }
 
-  absl::Status Append(const Stream& stream, absl::Span<const EventData> events) override {
+  absl::Status Append(const FillerStream& stream, absl::Span<const EventData> events) override {
     KAM_ASSIGN_OR_RETURN(eventstore::AppendResult result,
                          log_->Append(stream.name, eventstore::ExpectedVersion::Any(), events));
     if (result.last_position - result.first_position + 1 != events.size()) {
@@ -310,7 +154,7 @@ class KamLogTarget final : public AppendTarget {
 
 absl::StatusOr<std::unique_ptr<AppendTarget>> OpenTarget(Side side, const std::string& directory,
                                                          bool sync) {
-  return side == Side::kRaw ? RawRocksDbTarget::Open(directory, sync)
+  return side == Side::kRaw ? RawTarget::Open(directory, sync)
                             : KamLogTarget::Open(directory, sync);
 }
 
@@ -361,35 +205,23 @@ class RunControl {
   absl::Status first_failure_ ABSL_GUARDED_BY(mu_);
 };
 
-struct Measurement {
-  uint64_t events = 0;
-  uint64_t appends = 0;
-  double seconds = 0;
-  double EventsPerSecond() const { return seconds > 0 ? events / seconds : 0; }
-};
-
-struct ThreadCount {
-  uint64_t events = 0;
-  uint64_t appends = 0;
-};
-
-ThreadCount AppendUntilStopped(AppendTarget* target, const Workload& workload, EventSource source,
-                               RunControl* control) {
+// Returns the events acknowledged.
+uint64_t AppendUntilStopped(AppendTarget* target, const Workload& workload, FillerEvents source,
+                            RunControl* control) {
   std::vector<EventData> events;
-  ThreadCount count;
+  uint64_t acknowledged = 0;
   control->ArriveAndWait();
   while (control->MayAppend()) {
-    const Stream stream = source.NextStream();
+    const FillerStream stream = source.NextStream();
     source.NextEvents(workload.events_per_append, &events);
     absl::Status appended = target->Append(stream, events);
     if (!appended.ok()) {
       control->RecordFailure(appended);
       continue;
     }
-    count.events += events.size();
-    ++count.appends;
+    acknowledged += events.size();
   }
-  return count;
+  return acknowledged;
 }
 
 // One half of a measurement: runs for `seconds`, or for `max_appends` when
@@ -401,13 +233,14 @@ struct Half {
   uint64_t first_source = 0;
 };
 
-absl::StatusOr<Measurement> MeasureHalf(AppendTarget* target, const Workload& workload,
-                                        size_t event_bytes, const Half& half, uint64_t seed) {
+// The events acknowledged and the time they took.
+absl::StatusOr<Throughput> MeasureHalf(AppendTarget* target, const Workload& workload,
+                                       size_t event_bytes, const Half& half, uint64_t seed) {
   RunControl control(workload.threads, half.max_appends);
-  std::vector<ThreadCount> counts(workload.threads);
+  std::vector<uint64_t> counts(workload.threads);
   std::vector<std::thread> threads;
   for (int t = 0; t < workload.threads; ++t) {
-    EventSource source(&StreamNames(), seed, half.first_source + t, event_bytes);
+    FillerEvents source(&StreamNames(), seed, half.first_source + t, event_bytes);
     threads.emplace_back(
         [&, t, source] { counts[t] = AppendUntilStopped(target, workload, source, &control); });
   }
@@ -427,41 +260,11 @@ absl::StatusOr<Measurement> MeasureHalf(AppendTarget* target, const Workload& wo
                         absl::StrCat(control.failures(), " appends failed; the first: ",
                                      control.first_failure().message()));
   }
-  Measurement measurement;
+  Throughput measurement;
   measurement.seconds = elapsed.count();
-  for (const ThreadCount& count : counts) {
-    measurement.events += count.events;
-    measurement.appends += count.appends;
-  }
+  for (uint64_t count : counts) measurement.items += count;
   return measurement;
 }
-
-// What one side measured in a workload, over its two halves.
-struct SideResult {
-  std::vector<Measurement> halves;
-
-  uint64_t events() const {
-    uint64_t events = 0;
-    for (const Measurement& half : halves) events += half.events;
-    return events;
-  }
-  double seconds() const {
-    double seconds = 0;
-    for (const Measurement& half : halves) seconds += half.seconds;
-    return seconds;
-  }
-  double EventsPerSecond() const { return seconds() > 0 ? events() / seconds() : 0; }
-  // The faster half's events/s over the slower's: far above 1 hints that the
-  // disk or the CPUs were disturbed.
-  double HalvesRatio() const {
-    double low = 0, high = 0;
-    for (const Measurement& half : halves) {
-      low = low == 0 ? half.EventsPerSecond() : std::min(low, half.EventsPerSecond());
-      high = std::max(high, half.EventsPerSecond());
-    }
-    return low > 0 ? high / low : 0;
-  }
-};
 
 // ---------------------------------------------------------------------------
 // Where the databases live.
@@ -582,14 +385,6 @@ Machine DescribeMachine(const std::string& directory) {
   return machine;
 }
 
-bool OptimizedBuild() {
-#if defined(__OPTIMIZE__)
-  return true;
-#else
-  return false;
-#endif
-}
-
 std::string RocksDbVersion() {
   return absl::StrCat(ROCKSDB_MAJOR, ".", ROCKSDB_MINOR, ".", ROCKSDB_PATCH);
 }
@@ -599,13 +394,9 @@ std::string RocksDbVersion() {
 
 struct WorkloadResult {
   const Workload* workload;
-  SideResult raw;
-  SideResult kam;
-  double Ratio() const {
-    return raw.EventsPerSecond() > 0 ? kam.EventsPerSecond() / raw.EventsPerSecond() : 0;
-  }
+  Paired paired;  // Of events.
   bool HasTarget() const { return workload->target_ratio > 0; }
-  bool TargetMet() const { return Ratio() >= workload->target_ratio; }
+  bool TargetMet() const { return paired.Ratio() >= workload->target_ratio; }
 };
 
 std::string Fixed(double value, int decimals) {
@@ -650,9 +441,9 @@ void PrintHeader(const LogBenchFlags& flags, const std::string& directory, const
 
 void PrintRow(const WorkloadResult& result) {
   std::cout << std::left << std::setw(26) << result.workload->name << std::right << std::setw(14)
-            << Fixed(result.raw.EventsPerSecond(), 0) << std::setw(14)
-            << Fixed(result.kam.EventsPerSecond(), 0) << std::setw(9) << Fixed(result.Ratio(), 2)
-            << "x  ";
+            << Fixed(result.paired.raw.PerSecond(), 0) << std::setw(14)
+            << Fixed(result.paired.kam.PerSecond(), 0) << std::setw(9)
+            << Fixed(result.paired.Ratio(), 2) << "x  ";
   if (result.HasTarget()) {
     std::cout << ">= " << Fixed(result.workload->target_ratio, 2) << "x "
               << (result.TargetMet() ? "PASS" : "MISS");
@@ -662,96 +453,69 @@ void PrintRow(const WorkloadResult& result) {
   std::cout << std::endl;  // Flushed: rows appear as workloads finish.
 }
 
-// Halves of one side this far apart mean the run cannot be trusted.
-constexpr double kDisturbedHalvesRatio = 1.5;
-
 void PrintDisturbances(const std::vector<WorkloadResult>& results) {
   for (const WorkloadResult& result : results) {
-    for (Side side : {Side::kRaw, Side::kKam}) {
-      const SideResult& r = side == Side::kRaw ? result.raw : result.kam;
-      if (r.HalvesRatio() < kDisturbedHalvesRatio) continue;
-      std::cout << "note: " << result.workload->name << ", " << SideName(side)
-                << ": its halves differ " << Fixed(r.HalvesRatio(), 1) << "x ("
-                << Fixed(r.halves[0].EventsPerSecond(), 0) << " vs "
-                << Fixed(r.halves[1].EventsPerSecond(), 0)
-                << " events/s); the disk or CPUs were likely disturbed, consider a rerun\n";
+    for (const std::string& note : HalvesNotes(result.workload->name, result.paired, "events/s")) {
+      std::cout << note << "\n";
     }
   }
 }
 
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out.append("\\u00");
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
+// Readers of earlier reports depend on these keys.
+using JsonFields = google::protobuf::Map<std::string, google::protobuf::Value>;
+
+void JsonMachine(const Machine& machine, JsonFields* json) {
+  (*json)["nproc"].set_number_value(machine.nproc);
+  (*json)["kernel"].set_string_value(machine.kernel);
+  (*json)["cpu"].set_string_value(machine.cpu);
+  (*json)["filesystem"].set_string_value(machine.filesystem);
+  (*json)["device"].set_string_value(machine.device);
+  (*json)["rocksdb"].set_string_value(RocksDbVersion());
+  (*json)["optimized_build"].set_bool_value(OptimizedBuild());
 }
 
-std::string JsonMachine(const Machine& machine) {
-  return absl::StrCat(
-      "{\"nproc\":", machine.nproc, ",\"kernel\":", JsonString(machine.kernel),
-      ",\"cpu\":", JsonString(machine.cpu), ",\"filesystem\":", JsonString(machine.filesystem),
-      ",\"device\":", JsonString(machine.device), ",\"rocksdb\":", JsonString(RocksDbVersion()),
-      ",\"optimized_build\":", OptimizedBuild() ? "true" : "false", "}");
+void JsonSide(const std::string& side, const PairedSide& r, JsonFields* json) {
+  const Throughput total = r.Total();
+  (*json)[side + "_events"].set_number_value(static_cast<double>(total.items));
+  (*json)[side + "_seconds"].set_number_value(total.seconds);
+  (*json)[side + "_events_per_s"].set_number_value(total.PerSecond());
+  google::protobuf::ListValue* halves = (*json)[side + "_halves_events_per_s"].mutable_list_value();
+  for (const Throughput& half : r.halves) halves->add_values()->set_number_value(half.PerSecond());
+  (*json)[side + "_halves_ratio_fast_to_slow"].set_number_value(r.HalvesRatio());
 }
 
-std::string JsonSide(const char* side, const SideResult& r) {
-  std::string json = absl::StrCat(",\"", side, "_events\":", r.events(), ",\"", side,
-                                  "_seconds\":", Fixed(r.seconds(), 3), ",\"", side,
-                                  "_events_per_s\":", Fixed(r.EventsPerSecond(), 1), ",\"", side,
-                                  "_halves_events_per_s\":[");
-  for (size_t i = 0; i < r.halves.size(); ++i) {
-    absl::StrAppend(&json, i > 0 ? "," : "", Fixed(r.halves[i].EventsPerSecond(), 1));
-  }
-  absl::StrAppend(&json, "],\"", side, "_halves_ratio_fast_to_slow\":", Fixed(r.HalvesRatio(), 4));
-  return json;
-}
-
-std::string JsonResult(const WorkloadResult& r) {
-  std::string json = absl::StrCat(
-      "{\"workload\":", JsonString(r.workload->name), ",\"threads\":", r.workload->threads,
-      ",\"events_per_append\":", r.workload->events_per_append, JsonSide("raw", r.raw),
-      JsonSide("kam", r.kam), ",\"ratio_kam_to_raw\":", Fixed(r.Ratio(), 4));
+void JsonResult(const WorkloadResult& r, JsonFields* json) {
+  (*json)["workload"].set_string_value(r.workload->name);
+  (*json)["threads"].set_number_value(r.workload->threads);
+  (*json)["events_per_append"].set_number_value(static_cast<double>(r.workload->events_per_append));
+  JsonSide("raw", r.paired.raw, json);
+  JsonSide("kam", r.paired.kam, json);
+  (*json)["ratio_kam_to_raw"].set_number_value(r.paired.Ratio());
   if (r.HasTarget()) {
-    absl::StrAppend(&json, ",\"target_ratio_kam_to_raw\":", Fixed(r.workload->target_ratio, 2),
-                    ",\"target_met\":", r.TargetMet() ? "true" : "false");
+    (*json)["target_ratio_kam_to_raw"].set_number_value(r.workload->target_ratio);
+    (*json)["target_met"].set_bool_value(r.TargetMet());
   }
-  json.push_back('}');
-  return json;
 }
 
-absl::Status WriteJson(const LogBenchFlags& flags, const std::string& directory,
-                       const Machine& machine, const std::vector<WorkloadResult>& results) {
-  std::string json = absl::StrCat(
-      "{\"benchmark\":\"log\",\"event_bytes\":", flags.event_bytes,
-      ",\"sync\":", flags.no_sync ? "false" : "true",
-      flags.events > 0 ? absl::StrCat(",\"events_per_measurement\":", flags.events)
-                       : absl::StrCat(",\"seconds_per_measurement\":", Fixed(flags.seconds, 3)),
-      ",\"directory\":", JsonString(directory), ",\"machine\":", JsonMachine(machine),
-      ",\"results\":[");
-  for (size_t i = 0; i < results.size(); ++i) {
-    absl::StrAppend(&json, i > 0 ? "," : "", JsonResult(results[i]));
+absl::Status WriteReport(const LogBenchFlags& flags, const std::string& directory,
+                         const Machine& machine, const std::vector<WorkloadResult>& results) {
+  google::protobuf::Struct report;
+  JsonFields& json = *report.mutable_fields();
+  json["benchmark"].set_string_value("log");
+  json["event_bytes"].set_number_value(static_cast<double>(flags.event_bytes));
+  json["sync"].set_bool_value(!flags.no_sync);
+  if (flags.events > 0) {
+    json["events_per_measurement"].set_number_value(static_cast<double>(flags.events));
+  } else {
+    json["seconds_per_measurement"].set_number_value(flags.seconds);
   }
-  json.append("]}\n");
-  std::ofstream out(flags.json_path, std::ios::binary | std::ios::trunc);
-  out << json;
-  out.close();
-  if (!out) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("--json: cannot write ", flags.json_path, ": ", std::strerror(errno)));
+  json["directory"].set_string_value(directory);
+  JsonMachine(machine, json["machine"].mutable_struct_value()->mutable_fields());
+  google::protobuf::ListValue* list = json["results"].mutable_list_value();
+  for (const WorkloadResult& result : results) {
+    JsonResult(result, list->add_values()->mutable_struct_value()->mutable_fields());
   }
-  return absl::OkStatus();
+  return WriteJson(flags.json_path, report);
 }
 
 // ---------------------------------------------------------------------------
@@ -761,10 +525,6 @@ absl::Status InContext(Side side, const Workload& workload, const absl::Status& 
   return absl::Status(status.code(),
                       absl::StrCat(SideName(side), ", ", workload.name, ": ", status.message()));
 }
-
-// The order of the halves: each side runs once early and once late, so a disk
-// or CPUs that speed up or slow down during a workload favour neither side.
-constexpr Side kHalfOrder[] = {Side::kRaw, Side::kKam, Side::kKam, Side::kRaw};
 
 Half HalfOf(const LogBenchFlags& flags, const Workload& workload, size_t index) {
   Half half;
@@ -793,18 +553,22 @@ absl::StatusOr<WorkloadResult> RunWorkload(const Workload& workload, const LogBe
     if (!target.ok()) return InContext(side, workload, target.status());
     targets[i] = std::move(*target);
   }
-  WorkloadResult result{&workload, {}, {}};
-  SideResult* side_results[2] = {&result.raw, &result.kam};
-  for (size_t index = 0; index < std::size(kHalfOrder); ++index) {
-    const int i = static_cast<int>(kHalfOrder[index]);
-    absl::StatusOr<Measurement> half = MeasureHalf(targets[i].get(), workload, flags.event_bytes,
-                                                   HalfOf(flags, workload, index), seed);
-    if (!half.ok()) return InContext(kHalfOrder[index], workload, half.status());
+  WorkloadResult result{&workload, {}};
+  PairedSide* side_results[2] = {&result.paired.raw, &result.paired.kam};
+  // Each side runs once early and once late, so a disk or CPUs that speed up
+  // or slow down during a workload favour neither.
+  for (size_t index = 0; index < std::size(kKamHalves); ++index) {
+    const Side side = kKamHalves[index] ? Side::kKam : Side::kRaw;
+    const int i = static_cast<int>(side);
+    absl::StatusOr<Throughput> half = MeasureHalf(targets[i].get(), workload, flags.event_bytes,
+                                                  HalfOf(flags, workload, index), seed);
+    if (!half.ok()) return InContext(side, workload, half.status());
     side_results[i]->halves.push_back(*half);
   }
   for (Side side : kSides) {
     const int i = static_cast<int>(side);
-    KAM_RETURN_IF_ERROR(InContext(side, workload, targets[i]->Finish(side_results[i]->events())));
+    KAM_RETURN_IF_ERROR(
+        InContext(side, workload, targets[i]->Finish(side_results[i]->Total().items)));
     targets[i].reset();
     KAM_RETURN_IF_ERROR(scratch.Discard(directories[i]));
   }
@@ -852,7 +616,7 @@ absl::Status RunLogBench(const LogBenchFlags& flags) {
   if (flags.no_sync) std::cout << kNoSyncWarning;
   if (flags.keep) std::cout << "kept: " << scratch->path() << "\n";
   if (!flags.json_path.empty()) {
-    KAM_RETURN_IF_ERROR(WriteJson(flags, scratch->path(), machine, results));
+    KAM_RETURN_IF_ERROR(WriteReport(flags, scratch->path(), machine, results));
     std::cout << "wrote " << flags.json_path << "\n";
   }
   return scratch->Remove();

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -17,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -36,13 +36,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "absl/types/span.h"
-#include "eventstore/canonical_encoding.h"
 #include "eventstore/event_log.h"
-#include "eventstore/internal/byte_codec.h"
-#include "eventstore/internal/layout.h"
-#include "eventstore/internal/rocksdb_status.h"
-#include "eventstore/rocksdb_log.h"
 #include "eventstore/status_macros.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -57,9 +51,9 @@
 #include "kam/v1/event_store.grpc.pb.h"
 #include "kam/v1/views.grpc.pb.h"
 #include "projections/time_proto.h"
-#include "rocksdb/db.h"
-#include "rocksdb/write_batch.h"
 #include "tools/generator/portfolio_generator.h"
+#include "tools/kambench/filler_events.h"
+#include "tools/kambench/raw_reference.h"
 #include "tools/kambench/report.h"
 
 extern char** environ;
@@ -72,7 +66,6 @@ using Clock = BenchClock;
 
 constexpr size_t kEventBytes = 300;
 constexpr size_t kFillerStreams = 1000;
-constexpr char kFillerType[] = "kambench.v1.Filler";
 constexpr char kAccountStreamPrefix[] = "account-";
 constexpr int kAppendClients = 32;
 constexpr int kBatchClients = 4;
@@ -90,9 +83,6 @@ constexpr double kAppendTargetRatio = 1.0;
 constexpr double kBatchTargetRatio = 0.6;
 constexpr double kSubscribeTargetEventsPerSecond = 200000;
 constexpr double kGetAccountTargetP99Ms = 1.0;
-
-// Halves of one side this far apart mean the disk or the CPUs were disturbed.
-constexpr double kDisturbedHalvesRatio = 1.5;
 
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration timeout) {
   return absl::ToChronoTime(absl::Now() + timeout);
@@ -139,152 +129,18 @@ class Failures {
 // ---------------------------------------------------------------------------
 // The filler events of the append workloads, the same on both sides.
 
-struct Stream {
-  size_t index;
-  absl::string_view name;
-};
-
 // "bench-0" .. "bench-999": streams the projections ignore, so appending
 // filler events costs kamd what an append costs and nothing more.
 const std::vector<std::string>& FillerStreams() {
-  static const std::vector<std::string>* const names = [] {
-    auto* names = new std::vector<std::string>();
-    for (size_t i = 0; i < kFillerStreams; ++i) names->push_back(absl::StrCat("bench-", i));
-    return names;
-  }();
+  static const std::vector<std::string>* const names =
+      new std::vector<std::string>(NumberedStreams("bench-", kFillerStreams));
   return *names;
 }
 
 // The events of one client. Event ids are unique per `source_index`.
-class EventSource {
- public:
-  EventSource(uint64_t seed, uint64_t source_index)
-      : rng_(seed ^ (source_index * 0x9e3779b97f4a7c15ull)), source_tag_(source_index << 40) {}
-
-  Stream NextStream() {
-    const size_t index = static_cast<size_t>(rng_() % kFillerStreams);
-    return Stream{index, FillerStreams()[index]};
-  }
-
-  // Overwrites *events with `count` events, reusing their buffers.
-  void NextEvents(size_t count, std::vector<eventstore::EventData>* events) {
-    events->resize(count);
-    const absl::Time now = absl::Now();
-    for (eventstore::EventData& e : *events) {
-      NextEventId(&e.event_id);
-      e.type = kFillerType;
-      FillRandom(&e.data);
-      e.occurred_at = now;
-    }
-  }
-
- private:
-  // 32 hex digits: 8 random bytes spread the ids like UUIDs; source and
-  // sequence make them unique.
-  void NextEventId(std::string* id) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    const uint64_t words[2] = {rng_(), source_tag_ | sequence_++};
-    id->resize(32);
-    for (int i = 0; i < 32; ++i) {
-      (*id)[i] = kHex[(words[i / 16] >> (60 - 4 * (i % 16))) & 0xf];
-    }
-  }
-
-  void FillRandom(std::string* out) {
-    out->resize(kEventBytes);
-    for (size_t i = 0; i < kEventBytes; i += 8) {
-      const uint64_t word = rng_();
-      std::memcpy(&(*out)[i], &word, std::min<size_t>(8, kEventBytes - i));
-    }
-  }
-
-  std::mt19937_64 rng_;
-  uint64_t source_tag_;
-  uint64_t sequence_ = 0;
-};
-
-// ---------------------------------------------------------------------------
-// The raw limit: the keys the log writes for these events (3 per event, the
-// stream's metadata once per append) in one synced WriteBatch, with the log's
-// own RocksDB options and column families; no reads, no hashing, no queue.
-
-class RawRocksDb {
- public:
-  static absl::StatusOr<std::unique_ptr<RawRocksDb>> Open(const std::string& directory) {
-    std::error_code ec;
-    std::filesystem::create_directories(directory, ec);
-    if (ec) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("creating ", directory, ": ", ec.message()));
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> families;
-    rocksdb::DB* db = nullptr;
-    KAM_RETURN_IF_ERROR(eventstore::internal::FromRocksDb(
-        rocksdb::DB::Open(eventstore::internal::MakeDbOptions(true), directory,
-                          eventstore::internal::MakeFamilyDescriptors(
-                              eventstore::RocksDbLogOptions().block_cache_bytes),
-                          &families, &db),
-        absl::StrCat("opening the raw database in ", directory)));
-    return std::unique_ptr<RawRocksDb>(
-        new RawRocksDb(std::unique_ptr<rocksdb::DB>(db), std::move(families)));
-  }
-
-  ~RawRocksDb() { Close().IgnoreError(); }  // Callers that care call Close.
-
-  // Thread-safe.
-  absl::Status Append(const Stream& stream, absl::Span<const eventstore::EventData> events) {
-    const uint64_t count = events.size();
-    const uint64_t first_position = next_position_.fetch_add(count);
-    const uint64_t first_version = next_versions_[stream.index].fetch_add(count);
-    rocksdb::WriteBatch batch;
-    for (uint64_t i = 0; i < count; ++i) {
-      const std::string position_key = eventstore::internal::EncodeU64(first_position + i);
-      std::string value(log_value_fixed_bytes_, '\0');
-      absl::StrAppend(&value, stream.name, events[i].event_id, events[i].type, events[i].data);
-      batch.Put(families_[1], position_key, value);
-      batch.Put(families_[3], eventstore::internal::StreamIndexKey(stream.name, first_version + i),
-                position_key);
-      batch.Put(families_[4], events[i].event_id, position_key);
-    }
-    const absl::Time now = absl::Now();
-    const eventstore::internal::StreamMeta meta{
-        first_version + count - 1, first_position + count - 1, first_version + count, now, now};
-    batch.Put(families_[2], rocksdb::Slice(stream.name.data(), stream.name.size()),
-              eventstore::internal::EncodeStreamMeta(meta));
-    return eventstore::internal::FromRocksDb(db_->Write(write_options_, &batch), "raw write");
-  }
-
-  absl::Status Close() {
-    if (db_ == nullptr) return absl::OkStatus();
-    for (rocksdb::ColumnFamilyHandle* family : families_) {
-      db_->DestroyColumnFamilyHandle(family).PermitUncheckedError();  // Only frees memory.
-    }
-    families_.clear();
-    const rocksdb::Status closed = db_->Close();
-    db_.reset();
-    return eventstore::internal::FromRocksDb(closed, "closing the raw database");
-  }
-
- private:
-  // families: the order of internal::MakeFamilyDescriptors (default, log,
-  // streams, index, ids).
-  RawRocksDb(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families)
-      : db_(std::move(db)), families_(std::move(families)) {
-    write_options_.sync = true;
-    // The log's value: two hashes and the canonical bytes, measured so a
-    // change of the encoding follows here.
-    log_value_fixed_bytes_ =
-        2 * eventstore::kHashBytes + eventstore::CanonicalBytes(eventstore::RecordedEvent()).size();
-    for (std::atomic<uint64_t>& version : next_versions_) version.store(0);
-  }
-
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> families_;
-  rocksdb::WriteOptions write_options_;
-  size_t log_value_fixed_bytes_ = 0;
-  std::atomic<uint64_t> next_position_{1};
-  std::array<std::atomic<uint64_t>, kFillerStreams> next_versions_;
-};
+FillerEvents ClientEvents(uint64_t seed, uint64_t source_index) {
+  return FillerEvents(&FillerStreams(), seed, source_index, kEventBytes);
+}
 
 // ---------------------------------------------------------------------------
 // kamd as a child process.
@@ -483,12 +339,6 @@ absl::StatusOr<kam::v1::GetLogHeadResponse> GetLogHead(const std::string& addres
 // failure, which it has recorded).
 using Step = std::function<uint64_t()>;
 
-struct Throughput {
-  uint64_t items = 0;
-  double seconds = 0;
-  double PerSecond() const { return seconds > 0 ? items / seconds : 0; }
-};
-
 // Runs every step on a thread of its own, over and over, for `seconds` from
 // the moment all threads are ready. Calls in flight at the stop count, and so
 // does the time they took.
@@ -519,58 +369,28 @@ Throughput RunSteps(std::vector<Step> steps, double seconds) {
   return result;
 }
 
-// One side of a paired measurement, over its two halves.
-struct Side {
-  std::vector<Throughput> halves;
-  double PerSecond() const {
-    Throughput total;
-    for (const Throughput& half : halves) {
-      total.items += half.items;
-      total.seconds += half.seconds;
-    }
-    return total.PerSecond();
-  }
-  // The faster half over the slower.
-  double HalvesRatio() const {
-    double low = 0, high = 0;
-    for (const Throughput& half : halves) {
-      low = low == 0 ? half.PerSecond() : std::min(low, half.PerSecond());
-      high = std::max(high, half.PerSecond());
-    }
-    return low > 0 ? high / low : 0;
-  }
-};
-
-struct Paired {
-  Side raw;
-  Side kam;
-  double Ratio() const { return raw.PerSecond() > 0 ? kam.PerSecond() / raw.PerSecond() : 0; }
-};
-
 // Runs one half of a side: `half` numbers the halves of a run, so event
 // sources never repeat.
 using HalfRunner = std::function<Throughput(int half, double seconds)>;
 
-// Raw, kam, kam, raw, each for half of `seconds`: each side runs once early
-// and once late, so drift of the disk or the CPUs favours neither.
+// Each side for half of `seconds` at a time, in the order of kKamHalves.
 Paired MeasurePaired(const HalfRunner& raw, const HalfRunner& kam, double seconds) {
   Paired paired;
-  const bool kam_half[] = {false, true, true, false};
-  for (int half = 0; half < 4; ++half) {
-    const HalfRunner& run = kam_half[half] ? kam : raw;
-    Side& side = kam_half[half] ? paired.kam : paired.raw;
+  for (int half = 0; half < static_cast<int>(std::size(kKamHalves)); ++half) {
+    const HalfRunner& run = kKamHalves[half] ? kam : raw;
+    PairedSide& side = kKamHalves[half] ? paired.kam : paired.raw;
     side.halves.push_back(run(half, seconds / 2));
   }
   return paired;
 }
 
-Step RawAppendStep(RawRocksDb* db, EventSource source, size_t events_per_append,
+Step RawAppendStep(RawLogWriter* db, FillerEvents source, size_t events_per_append,
                    Failures* failures) {
   std::vector<eventstore::EventData> events;
   return [=]() mutable -> uint64_t {
-    const Stream stream = source.NextStream();
+    const FillerStream stream = source.NextStream();
     source.NextEvents(events_per_append, &events);
-    const absl::Status written = db->Append(stream, events);
+    const absl::Status written = db->Append(stream.index, stream.name, events);
     if (!written.ok()) {
       failures->Add("raw RocksDB write", written.ToString());
       return 0;
@@ -584,7 +404,7 @@ Step RawAppendStep(RawRocksDb* db, EventSource source, size_t events_per_append,
 // clients do not need 32 threads on the 2 cores kamd runs on too.
 class KamAppender {
  public:
-  KamAppender(std::shared_ptr<kam::v1::EventStore::Stub> stub, EventSource source,
+  KamAppender(std::shared_ptr<kam::v1::EventStore::Stub> stub, FillerEvents source,
               size_t events_per_append, const std::atomic<bool>* stop,
               absl::BlockingCounter* stopped, Failures* failures)
       : stub_(std::move(stub)),
@@ -595,7 +415,7 @@ class KamAppender {
         failures_(failures) {}
 
   void Send() {
-    const Stream stream = source_.NextStream();
+    const FillerStream stream = source_.NextStream();
     source_.NextEvents(events_per_append_, &events_);
     request_.Clear();
     request_.set_stream(std::string(stream.name));
@@ -628,7 +448,7 @@ class KamAppender {
   }
 
   std::shared_ptr<kam::v1::EventStore::Stub> stub_;
-  EventSource source_;
+  FillerEvents source_;
   const size_t events_per_append_;
   const std::atomic<bool>* stop_;
   absl::BlockingCounter* stopped_;
@@ -645,7 +465,8 @@ class KamAppender {
 absl::StatusOr<Paired> MeasureAppends(const Clients& clients, const std::string& raw_dir,
                                       int client_count, size_t events_per_append, double seconds,
                                       uint64_t seed, Failures* failures) {
-  KAM_ASSIGN_OR_RETURN(std::unique_ptr<RawRocksDb> raw, RawRocksDb::Open(raw_dir));
+  KAM_ASSIGN_OR_RETURN(std::unique_ptr<RawLogWriter> raw,
+                       RawLogWriter::Open(raw_dir, kFillerStreams, /*sync=*/true));
   // The half and the client make the event source, so ids never repeat.
   const auto source_index = [client_count](int half, int client) {
     return static_cast<uint64_t>(half * kAppendClients * 4 + client + 1) * 1000003 +
@@ -654,7 +475,7 @@ absl::StatusOr<Paired> MeasureAppends(const Clients& clients, const std::string&
   const HalfRunner run_raw = [&](int half, double half_seconds) {
     std::vector<Step> steps;
     for (int c = 0; c < client_count; ++c) {
-      steps.push_back(RawAppendStep(raw.get(), EventSource(seed, source_index(half, c)),
+      steps.push_back(RawAppendStep(raw.get(), ClientEvents(seed, source_index(half, c)),
                                     events_per_append, failures));
     }
     return RunSteps(std::move(steps), half_seconds);
@@ -665,8 +486,8 @@ absl::StatusOr<Paired> MeasureAppends(const Clients& clients, const std::string&
     std::vector<std::unique_ptr<KamAppender>> appenders;
     for (int c = 0; c < client_count; ++c) {
       appenders.push_back(std::make_unique<KamAppender>(
-          clients.EventStore(c), EventSource(seed, source_index(half, c)), events_per_append, &stop,
-          &stopped, failures));
+          clients.EventStore(c), ClientEvents(seed, source_index(half, c)), events_per_append,
+          &stop, &stopped, failures));
     }
     const Clock::time_point started = Clock::now();
     for (auto& appender : appenders) appender->Send();
@@ -1016,15 +837,7 @@ class Report {
 
   // Notes a measurement whose halves differ too much to be trusted.
   void CheckHalves(const std::string& what, const Paired& paired) {
-    for (const auto& [side, name] :
-         {std::pair<const Side*, const char*>{&paired.raw, "raw"}, {&paired.kam, "kam"}}) {
-      if (side->HalvesRatio() < kDisturbedHalvesRatio) continue;
-      notes_.push_back(absl::StrFormat(
-          "note: %s, %s: its halves differ %.1fx (%.0f vs %.0f /s); the disk or CPUs were likely "
-          "disturbed, consider a rerun",
-          what, name, side->HalvesRatio(), side->halves.front().PerSecond(),
-          side->halves.back().PerSecond()));
-    }
+    for (std::string& note : HalvesNotes(what, paired, "/s")) notes_.push_back(std::move(note));
   }
   void Note(std::string note) { notes_.push_back(std::move(note)); }
   const std::vector<std::string>& notes() const { return notes_; }
@@ -1046,14 +859,6 @@ absl::StatusOr<std::string> MakeDirectory(const ServerBenchFlags& flags) {
         absl::StrCat("creating a directory under ", parent, ": ", std::strerror(errno)));
   }
   return std::filesystem::absolute(pattern).string();
-}
-
-bool OptimizedBuild() {
-#if defined(__OPTIMIZE__)
-  return true;
-#else
-  return false;
-#endif
 }
 
 // ---------------------------------------------------------------------------
