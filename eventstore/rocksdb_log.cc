@@ -158,8 +158,11 @@ class RocksDbLog final : public EventLog {
   void PutIndexes(GroupState* state);
   absl::StatusOr<std::optional<AppendResult>> FindRetry(const PendingAppend& append,
                                                         const GroupState& state) const;
+  // For the leader: the stream as this group leaves it so far.
   absl::StatusOr<std::optional<StreamMeta>> CurrentMeta(absl::string_view stream,
                                                         const GroupState& state) const;
+  // For anyone: the stream as written (possibly beyond the published head).
+  absl::StatusOr<std::optional<StreamMeta>> StoredMeta(absl::string_view stream) const;
   void Publish(const GroupState& state);
   absl::StatusOr<std::optional<StreamMeta>> VisibleMeta(absl::string_view stream,
                                                         const StreamMeta& latest) const;
@@ -479,6 +482,10 @@ absl::StatusOr<std::optional<StreamMeta>> RocksDbLog::CurrentMeta(absl::string_v
                                                                   const GroupState& state) const {
   if (auto it = state.streams.find(stream); it != state.streams.end()) return it->second;
   if (auto it = meta_cache_.find(stream); it != meta_cache_.end()) return it->second;
+  return StoredMeta(stream);
+}
+
+absl::StatusOr<std::optional<StreamMeta>> RocksDbLog::StoredMeta(absl::string_view stream) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), streams_family(),
                                rocksdb::Slice(stream.data(), stream.size()), &value);
@@ -620,8 +627,7 @@ absl::StatusOr<ReadAllResult> RocksDbLog::ReadAll(uint64_t from_position, Direct
 absl::StatusOr<StreamInfo> RocksDbLog::GetStreamInfo(absl::string_view stream) const {
   KAM_RETURN_IF_ERROR(ValidateStreamName(stream, options_.limits));
   const uint64_t head = head_position();
-  GroupState none;
-  KAM_ASSIGN_OR_RETURN(std::optional<StreamMeta> meta, CurrentMeta(stream, none));
+  KAM_ASSIGN_OR_RETURN(std::optional<StreamMeta> meta, StoredMeta(stream));
   if (meta.has_value() && meta->last_position > head) {
     // A commit is being published: answer as of the published head.
     KAM_ASSIGN_OR_RETURN(meta, VisibleMeta(stream, *meta));

@@ -1,9 +1,13 @@
 #include "eventstore/internal/layout.h"
 
+#include <cstring>
+#include <memory>
+
 #include "eventstore/canonical_encoding.h"
 #include "eventstore/internal/byte_codec.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
 namespace kam::eventstore::internal {
@@ -94,6 +98,25 @@ rocksdb::DBOptions MakeDbOptions(bool create_if_missing) {
   return options;
 }
 
+namespace {
+
+// The stream of a stream-index key: its bytes up to the '\0' (stream names
+// hold no control characters). A stream's versions arrive in order, so the
+// memtable keeps one insert position per stream and starts there.
+class StreamOfIndexKey final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "kam.StreamOfIndexKey"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const void* end = std::memchr(key.data(), '\0', key.size());
+    return rocksdb::Slice(key.data(), static_cast<const char*>(end) - key.data() + 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return std::memchr(key.data(), '\0', key.size()) != nullptr;
+  }
+};
+
+}  // namespace
+
 std::vector<rocksdb::ColumnFamilyDescriptor> MakeFamilyDescriptors(size_t block_cache_bytes) {
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(block_cache_bytes);
   auto family = [&](const char* name, bool point_lookups) {
@@ -115,9 +138,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeFamilyDescriptors(size_t block_
     }
     return rocksdb::ColumnFamilyDescriptor(name, options);
   };
+  rocksdb::ColumnFamilyDescriptor index = family(kStreamIndexFamily, false);
+  index.options.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamOfIndexKey>();
   return {family(rocksdb::kDefaultColumnFamilyName.c_str(), false), family(kLogFamily, false),
-          family(kStreamsFamily, true), family(kStreamIndexFamily, false),
-          family(kEventIdsFamily, true)};
+          family(kStreamsFamily, true), index, family(kEventIdsFamily, true)};
 }
 
 }  // namespace kam::eventstore::internal
