@@ -1,27 +1,6 @@
 #include "tests/eventstore/test_support.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
-#include <system_error>
-
 namespace kam::eventstore::testing {
-
-TempDir::TempDir() {
-  char pattern[] = "/tmp/kam_test_XXXXXX";
-  const char* made = mkdtemp(pattern);
-  if (made == nullptr) {
-    ADD_FAILURE() << "mkdtemp failed";
-    return;
-  }
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  if (path_.empty()) return;
-  std::error_code ignored;  // A leftover temp dir must not fail the test.
-  std::filesystem::remove_all(path_, ignored);
-}
 
 EventData MakeEvent(const std::string& event_id, const std::string& type, const std::string& data) {
   EventData e;

@@ -27,6 +27,7 @@
 #include "eventstore/rocksdb_log.h"
 #include "gtest/gtest.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
 
 namespace kam::eventstore::testing {
 
@@ -60,22 +61,8 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
   ASSERT_TRUE(statusor.ok()) << statusor.status().ToString(); \
   lhs = std::move(statusor).value()
 
-// A fresh /tmp/kam_test_XXXXXX, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Join(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
 using ::kam::test_support::FakeClock;
+using ::kam::test_support::TempDir;
 
 // Where every FakeClock of the fixtures starts: 2023-11-14T22:13:20Z.
 inline absl::Time FixtureStartTime() { return absl::FromUnixSeconds(1700000000); }

@@ -25,12 +25,8 @@ class AccountViewTest : public ::testing::Test {
  protected:
   AccountViewTest() : h_("acme", Day(365)) {
     opened_ = h_.Add(t::Opened(), Day(0));
-    h_.Add(t::Contact("c1", "board", kam::v1::CONTACT_ROLE_DECISION_MAKER,
-                      kam::v1::CONTACT_LEVEL_EXECUTIVE),
-           Day(1));
-    h_.Add(t::Contact("c2", "purchasing", kam::v1::CONTACT_ROLE_PURCHASER,
-                      kam::v1::CONTACT_LEVEL_MANAGEMENT),
-           Day(1));
+    h_.Add(t::BoardDecisionMaker(), Day(1));
+    h_.Add(t::PurchasingManager(), Day(1));
     h_.Add(t::Contact("c3", "purchasing", kam::v1::CONTACT_ROLE_USER,
                       kam::v1::CONTACT_LEVEL_OPERATIONAL),
            Day(1));
@@ -136,7 +132,7 @@ TEST_F(AccountViewTest, LostAccountHasItsReasonAndNeitherSegment) {
 
 TEST(AccountViewProspectTest, DevelopmentAccountGetsAProspectSegment) {
   HistoryBuilder h("beta", Day(30));
-  h.Add(t::Opened(kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
+  h.Add(t::Opened("Acme Steel", "wang", kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
   std::string assessed = h.Add(t::Prospect(12'000'000, 0.7), Day(10));
   absl::StatusOr<kam::v1::AccountView> view =
       BuildAccountView(h.OccurredView(), kam::v1::ABC_CLASS_C, DefaultRules());
@@ -194,12 +190,8 @@ TEST(TrailingYearRevenueTest, MatchesTheViewsFigure) {
 TEST(NetworkTest, ByDepartmentRoleAndLevelWithCoverage) {
   HistoryBuilder h("acme", Day(30));
   h.Add(t::Opened(), Day(0));
-  h.Add(t::Contact("c2", "purchasing", kam::v1::CONTACT_ROLE_PURCHASER,
-                   kam::v1::CONTACT_LEVEL_MANAGEMENT),
-        Day(1));
-  h.Add(t::Contact("c1", "board", kam::v1::CONTACT_ROLE_DECISION_MAKER,
-                   kam::v1::CONTACT_LEVEL_EXECUTIVE),
-        Day(1));
+  h.Add(t::PurchasingManager(), Day(1));
+  h.Add(t::BoardDecisionMaker(), Day(1));
   h.Add(t::Contact("c3", "purchasing", kam::v1::CONTACT_ROLE_PURCHASER,
                    kam::v1::CONTACT_LEVEL_OPERATIONAL),
         Day(1));

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "kam/v1/events.pb.h"
+#include "tests/support/account_events.h"
 #include "tools/generator/portfolio_generator.h"
 
 namespace kam::projections {
@@ -27,116 +28,38 @@ absl::Time Day(double days) { return absl::FromUnixSeconds(1704067200) + absl::H
 
 const absl::Time kNow = Day(200);
 
-void SetTime(google::protobuf::Timestamp* t, absl::Time time) {
-  const int64_t seconds = absl::ToUnixSeconds(time);
-  t->set_seconds(seconds);
-  t->set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
-}
+using test_support::At;
+namespace ts = ::kam::test_support;
 
-AccountEvent At(absl::Time t) {
-  AccountEvent e;
-  SetTime(e.mutable_occurred_at(), t);
-  e.set_actor("tester");
-  return e;
+// Each kind's time unless a test says otherwise: after the opening, before kNow.
+AccountEvent Opened(absl::Time t = Day(0)) { return At(t, ts::Opened("Acme Steel", "")); }
+AccountEvent ContactAdded(const std::string& id) {
+  return At(Day(5), ts::Contact(id, "", kam::v1::CONTACT_ROLE_DECISION_MAKER,
+                                kam::v1::CONTACT_LEVEL_UNSPECIFIED, "Li Wei"));
 }
-
-AccountEvent Opened(absl::Time t = Day(0)) {
-  AccountEvent e = At(t);
-  e.mutable_account_opened()->set_name("Acme Steel");
-  e.mutable_account_opened()->set_kind(kam::v1::ACCOUNT_KIND_CUSTOMER);
-  return e;
-}
-
-AccountEvent Visit(absl::Time t = Day(10)) {
-  AccountEvent e = At(t);
-  e.mutable_visit_recorded()->set_purpose("intro");
-  return e;
-}
-
+AccountEvent Visit(absl::Time t = Day(10)) { return At(t, ts::Visit("intro")); }
 AccountEvent Complaint(const std::string& id, uint32_t severity = 2, absl::Time t = Day(10)) {
-  AccountEvent e = At(t);
-  e.mutable_complaint_filed()->set_complaint_id(id);
-  e.mutable_complaint_filed()->set_severity(severity);
-  return e;
+  return At(t, ts::Complaint(id, severity, kam::v1::COMPLAINT_CATEGORY_UNSPECIFIED));
 }
-
-AccountEvent Resolved(const std::string& id, absl::Time t = Day(20)) {
-  AccountEvent e = At(t);
-  e.mutable_complaint_resolved()->set_complaint_id(id);
-  e.mutable_complaint_resolved()->set_customer_satisfied(true);
-  return e;
-}
-
 AccountEvent Order(const std::string& id, int64_t amount = 1000,
                    const std::string& currency = "CNY", absl::Time t = Day(10)) {
-  AccountEvent e = At(t);
-  e.mutable_order_placed()->set_order_id(id);
-  e.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
-  e.mutable_order_placed()->mutable_amount()->set_currency_code(currency);
-  return e;
+  return At(t, ts::Order(id, amount, currency));
 }
-
-AccountEvent Delivered(const std::string& id) {
-  AccountEvent e = At(Day(30));
-  e.mutable_order_delivered()->set_order_id(id);
-  e.mutable_order_delivered()->set_on_time(true);
-  e.mutable_order_delivered()->set_complete(true);
-  return e;
+AccountEvent Resolved(const std::string& id, absl::Time t = Day(20)) {
+  return At(t, ts::Resolved(id));
 }
-
-AccountEvent Cancelled(const std::string& id) {
-  AccountEvent e = At(Day(30));
-  e.mutable_order_cancelled()->set_order_id(id);
-  return e;
-}
-
-AccountEvent ContactAdded(const std::string& id) {
-  AccountEvent e = At(Day(5));
-  e.mutable_contact_added()->set_contact_id(id);
-  e.mutable_contact_added()->set_name("Li Wei");
-  e.mutable_contact_added()->set_role(kam::v1::CONTACT_ROLE_DECISION_MAKER);
-  return e;
-}
-
-AccountEvent ContactLeft(const std::string& id) {
-  AccountEvent e = At(Day(50));
-  e.mutable_contact_left()->set_contact_id(id);
-  return e;
-}
-
-AccountEvent Share(uint32_t percent) {
-  AccountEvent e = At(Day(40));
-  e.mutable_purchase_share_assessed()->set_share_percent(percent);
-  e.mutable_purchase_share_assessed()->set_source(kam::v1::SHARE_SOURCE_ESTIMATE);
-  return e;
-}
-
-AccountEvent Prospect(double intent) {
-  AccountEvent e = At(Day(40));
-  e.mutable_prospect_assessed()->set_intent(intent);
-  return e;
-}
-
+AccountEvent Delivered(const std::string& id) { return At(Day(30), ts::Delivered(id)); }
+AccountEvent Cancelled(const std::string& id) { return At(Day(30), ts::Cancel(id)); }
+AccountEvent Share(uint32_t percent) { return At(Day(40), ts::Share(percent)); }
+AccountEvent Prospect(double intent) { return At(Day(40), ts::Intent(intent)); }
+AccountEvent ContactLeft(const std::string& id) { return At(Day(50), ts::ContactLeft(id)); }
 AccountEvent Launch(const std::string& product_id) {
-  AccountEvent e = At(Day(3));
-  e.mutable_product_launched()->set_product_id(product_id);
-  e.mutable_product_launched()->set_name("Load cell X");
-  return e;
+  return At(Day(3), ts::Launch(product_id, "Load cell X"));
 }
-
 AccountEvent Correct(const std::string& event_id, const AccountEvent& replacement) {
-  AccountEvent e = At(Day(60));
-  e.mutable_event_corrected()->set_corrected_event_id(event_id);
-  *e.mutable_event_corrected()->mutable_replacement() = replacement;
-  return e;
+  return At(Day(60), ts::Correct(event_id, replacement));
 }
-
-AccountEvent Retract(const std::string& event_id) {
-  AccountEvent e = At(Day(60));
-  e.mutable_event_retracted()->set_retracted_event_id(event_id);
-  return e;
-}
+AccountEvent Retract(const std::string& event_id) { return At(Day(60), ts::Retract(event_id)); }
 
 // One stream's recorded state, built by recording events that must be valid.
 class Stream {
@@ -379,15 +302,11 @@ TEST(CommandValidationTest, IdentityFieldsAreRequired) {
 
 TEST(CommandValidationTest, AgreementEndedMustNameAnActiveAgreement) {
   Stream s = OpenAccount();
-  AccountEvent ended = At(Day(90));
-  ended.mutable_agreement_ended()->set_agreement_id("ag-1");
+  const AccountEvent ended = At(Day(90), ts::Ended("ag-1"));
   ExpectRefused(s.Check(ended), absl::StatusCode::kFailedPrecondition,
                 "event.agreement_ended.agreement_id",
                 "not active at account 'acme' (never signed)");
-  AccountEvent signed_event = At(Day(80));
-  signed_event.mutable_agreement_signed()->set_agreement_id("ag-1");
-  signed_event.mutable_agreement_signed()->set_kind(kam::v1::AGREEMENT_KIND_FRAME_CONTRACT);
-  s.Record(signed_event);
+  s.Record(At(Day(80), ts::Signed("ag-1", kam::v1::AGREEMENT_KIND_FRAME_CONTRACT)));
   s.Record(ended);
   ExpectRefused(s.Check(ended), absl::StatusCode::kFailedPrecondition,
                 "event.agreement_ended.agreement_id", "(ended in event");
@@ -456,8 +375,7 @@ TEST(CommandValidationTest, AmendingARetractedEventIsRefused) {
 TEST(CommandValidationTest, ReplacementOfAnotherKindIsRefused) {
   Stream s = OpenAccount();
   const std::string visit = s.Record(Visit());
-  AccountEvent call = At(Day(10));
-  call.mutable_communication_logged()->set_channel(kam::v1::COMMUNICATION_CHANNEL_PHONE);
+  const AccountEvent call = At(Day(10), ts::Call(false));
   ExpectRefused(s.Check(Correct(visit, call)), absl::StatusCode::kFailedPrecondition,
                 "event.event_corrected.replacement",
                 "a CommunicationLogged cannot replace the VisitRecorded");

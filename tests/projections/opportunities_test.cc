@@ -39,10 +39,8 @@ void ExpectOpportunities(const std::vector<kam::v1::Opportunity>& actual,
 
 TEST(OpportunitiesTest, EveryKindFromTheTrailing90Days) {
   HistoryBuilder h("acme", Day(0));
-  h.Add(t::Opened(kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
-  h.Add(t::Contact("c1", "board", kam::v1::CONTACT_ROLE_DECISION_MAKER,
-                   kam::v1::CONTACT_LEVEL_EXECUTIVE),
-        Day(1));
+  h.Add(t::Opened("Acme Steel", "wang", kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
+  h.Add(t::BoardDecisionMaker(), Day(1));
   h.Add(t::Contact("c2", "plant", kam::v1::CONTACT_ROLE_USER, kam::v1::CONTACT_LEVEL_OPERATIONAL),
         Day(1));
   std::string launch = h.Launch("p1", Day(100));
@@ -79,7 +77,7 @@ TEST(OpportunitiesTest, EveryKindFromTheTrailing90Days) {
 
 TEST(OpportunitiesTest, EachExpires90DaysAfterItsEvent) {
   HistoryBuilder h("acme", Day(0));
-  h.Add(t::Opened(kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
+  h.Add(t::Opened("Acme Steel", "wang", kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
   std::string launch = h.Launch("p1", Day(100));
   std::string project = h.Add(t::Signal(kam::v1::CUSTOMER_SIGNAL_NEW_PROJECT), Day(110));
   ExpectOpportunities(OpportunitiesAt(h, Day(190) - absl::Nanoseconds(1)),
@@ -128,7 +126,7 @@ TEST(OpportunitiesTest, NeverEvaluatedOrInDevelopmentIsNotDue) {
   ExpectOpportunities(OpportunitiesAt(h, Day(900)), {});  // Never evaluated.
 
   HistoryBuilder prospect("beta", Day(0));
-  prospect.Add(t::Opened(kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
+  prospect.Add(t::Opened("Acme Steel", "wang", kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
   prospect.Add(t::Share(20, kam::v1::SHARE_SOURCE_SUPPLIER_EVALUATION), Day(5));
   ExpectOpportunities(OpportunitiesAt(prospect, Day(900)), {});  // INITIAL only.
 }

@@ -25,12 +25,8 @@ class RiskTest : public ::testing::Test {
   RiskTest() : h_("acme", kAsOf) {
     h_.Add(t::Opened(), Day(0));
     recent_order_ = h_.Add(t::Order("o-recent", 1000), Day(390));
-    h_.Add(t::Contact("c1", "board", kam::v1::CONTACT_ROLE_DECISION_MAKER,
-                      kam::v1::CONTACT_LEVEL_EXECUTIVE),
-           Day(1));
-    h_.Add(t::Contact("c2", "purchasing", kam::v1::CONTACT_ROLE_PURCHASER,
-                      kam::v1::CONTACT_LEVEL_MANAGEMENT),
-           Day(1));
+    h_.Add(t::BoardDecisionMaker(), Day(1));
+    h_.Add(t::PurchasingManager(), Day(1));
   }
 
   void AddRecentExecutiveVisit() {
@@ -175,9 +171,7 @@ TEST_F(RiskTest, KeyContactLeftIsNoFactorWhenTheSeatIsFilledAgain) {
   AddRecentExecutiveVisit();
   h_.Add(t::ContactLeft("c1"), Day(350));
   // Re-adding the contact id makes the contact active again.
-  h_.Add(t::Contact("c1", "board", kam::v1::CONTACT_ROLE_DECISION_MAKER,
-                    kam::v1::CONTACT_LEVEL_EXECUTIVE),
-         Day(360));
+  h_.Add(t::BoardDecisionMaker(), Day(360));
   EXPECT_EQ(Risk().factors_size(), 0);
 }
 
@@ -313,7 +307,7 @@ TEST_F(RiskTest, ConfiguredPointsApply) {
 
 TEST(RiskNotApplicableTest, DevelopmentAndLostHaveNoRisk) {
   HistoryBuilder h("acme", kAsOf);
-  h.Add(t::Opened(kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
+  h.Add(t::Opened("Acme Steel", "wang", kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
   h.Add(t::Standard(false, true), Day(200));
   AccountState state = FoldAccountState(h.OccurredView());
   for (auto stage : {kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, kam::v1::RELATIONSHIP_STAGE_LOST}) {

@@ -497,7 +497,7 @@ TEST(ProspectSegmentTest, NoneOutsideDevelopmentOrWithoutAssessment) {
 
 TEST(ProspectSegmentTest, TheLatestAssessmentInBusinessOrderCounts) {
   HistoryBuilder h("acme", Day(100), TimeAxis::kRecorded);
-  h.Add(t::Opened(kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
+  h.Add(t::Opened("Acme Steel", "wang", kam::v1::ACCOUNT_KIND_PROSPECT), Day(0));
   h.Add(t::Prospect(50'000'000, 0.9), Day(20));
   h.Add(t::Prospect(1'000, 0.1), Day(10), Day(21));  // Older, recorded later.
   AccountState state = FoldAccountState(h.history());

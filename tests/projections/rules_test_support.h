@@ -1,5 +1,6 @@
 // Builders for the rules tests: facts from AccountEvents with chosen
-// occurred_at, position and recorded_at, and the common events in one line.
+// occurred_at, position and recorded_at; the events themselves come from
+// tests/support/account_events.h.
 //
 //   HistoryBuilder h("acme", Day(400));
 //   h.Add(Opened(), Day(0));
@@ -19,6 +20,7 @@
 #include "kam/v1/events.pb.h"
 #include "projections/fact.h"
 #include "projections/rules_config.h"
+#include "tests/support/account_events.h"
 
 namespace kam::projections::testing {
 
@@ -87,159 +89,38 @@ class HistoryBuilder {
   uint64_t position_ = 0;
 };
 
-inline kam::v1::AccountEvent Opened(kam::v1::AccountKind kind = kam::v1::ACCOUNT_KIND_CUSTOMER,
-                                    const std::string& manager = "wang") {
-  kam::v1::AccountEvent e;
-  e.mutable_account_opened()->set_name("Acme Steel");
-  e.mutable_account_opened()->set_kind(kind);
-  e.mutable_account_opened()->set_account_manager(manager);
-  return e;
-}
+// The event builders, as t::Order(...) etc. in the rules tests.
+using ::kam::test_support::Call;
+using ::kam::test_support::Cancel;
+using ::kam::test_support::Competitor;
+using ::kam::test_support::Complaint;
+using ::kam::test_support::Contact;
+using ::kam::test_support::ContactLeft;
+using ::kam::test_support::ContactRoleChanged;
+using ::kam::test_support::Delivered;
+using ::kam::test_support::Ended;
+using ::kam::test_support::Lost;
+using ::kam::test_support::ManagerAssigned;
+using ::kam::test_support::Opened;
+using ::kam::test_support::Order;
+using ::kam::test_support::Prospect;
+using ::kam::test_support::Reactivated;
+using ::kam::test_support::Resolved;
+using ::kam::test_support::Share;
+using ::kam::test_support::Signal;
+using ::kam::test_support::Signed;
+using ::kam::test_support::Standard;
+using ::kam::test_support::Visit;
 
-inline kam::v1::AccountEvent Order(const std::string& id, int64_t amount,
-                                   const std::string& currency = "CNY") {
-  kam::v1::AccountEvent e;
-  e.mutable_order_placed()->set_order_id(id);
-  e.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
-  e.mutable_order_placed()->mutable_amount()->set_currency_code(currency);
-  return e;
+// The two contacts of a well-covered customer: c1, an executive decision
+// maker on the board, and c2, a purchaser at management level.
+inline kam::v1::AccountEvent BoardDecisionMaker() {
+  return Contact("c1", "board", kam::v1::CONTACT_ROLE_DECISION_MAKER,
+                 kam::v1::CONTACT_LEVEL_EXECUTIVE);
 }
-
-inline kam::v1::AccountEvent Cancel(const std::string& id) {
-  kam::v1::AccountEvent e;
-  e.mutable_order_cancelled()->set_order_id(id);
-  return e;
-}
-
-inline kam::v1::AccountEvent Delivered(const std::string& id, bool on_time, bool complete) {
-  kam::v1::AccountEvent e;
-  e.mutable_order_delivered()->set_order_id(id);
-  e.mutable_order_delivered()->set_on_time(on_time);
-  e.mutable_order_delivered()->set_complete(complete);
-  return e;
-}
-
-inline kam::v1::AccountEvent Share(uint32_t percent,
-                                   kam::v1::ShareSource source = kam::v1::SHARE_SOURCE_ESTIMATE) {
-  kam::v1::AccountEvent e;
-  e.mutable_purchase_share_assessed()->set_share_percent(percent);
-  e.mutable_purchase_share_assessed()->set_source(source);
-  return e;
-}
-
-inline kam::v1::AccountEvent Signed(const std::string& id, kam::v1::AgreementKind kind) {
-  kam::v1::AccountEvent e;
-  e.mutable_agreement_signed()->set_agreement_id(id);
-  e.mutable_agreement_signed()->set_kind(kind);
-  return e;
-}
-
-inline kam::v1::AccountEvent Ended(const std::string& id) {
-  kam::v1::AccountEvent e;
-  e.mutable_agreement_ended()->set_agreement_id(id);
-  return e;
-}
-
-inline kam::v1::AccountEvent Lost(
-    kam::v1::LossReason reason = kam::v1::LOSS_REASON_COMPETITOR_PRICE) {
-  kam::v1::AccountEvent e;
-  e.mutable_account_lost()->set_reason(reason);
-  return e;
-}
-
-inline kam::v1::AccountEvent Reactivated() {
-  kam::v1::AccountEvent e;
-  e.mutable_account_reactivated()->set_notes("won back");
-  return e;
-}
-
-inline kam::v1::AccountEvent Contact(const std::string& id, const std::string& department,
-                                     kam::v1::ContactRole role, kam::v1::ContactLevel level) {
-  kam::v1::AccountEvent e;
-  kam::v1::ContactAdded* added = e.mutable_contact_added();
-  added->set_contact_id(id);
-  added->set_name(absl::StrCat("Name of ", id));
-  added->set_department(department);
-  added->set_role(role);
-  added->set_level(level);
-  return e;
-}
-
-inline kam::v1::AccountEvent ContactLeft(const std::string& id) {
-  kam::v1::AccountEvent e;
-  e.mutable_contact_left()->set_contact_id(id);
-  return e;
-}
-
-inline kam::v1::AccountEvent ContactRoleChanged(const std::string& id, kam::v1::ContactRole role) {
-  kam::v1::AccountEvent e;
-  e.mutable_contact_changed()->set_contact_id(id);
-  e.mutable_contact_changed()->set_role(role);
-  return e;
-}
-
-inline kam::v1::AccountEvent Visit(kam::v1::VisitorSeniority seniority) {
-  kam::v1::AccountEvent e;
-  kam::v1::Visitor* visitor = e.mutable_visit_recorded()->add_visitors();
-  visitor->set_name("li");
-  visitor->set_seniority(seniority);
-  return e;
-}
-
-inline kam::v1::AccountEvent Call(bool executive_level) {
-  kam::v1::AccountEvent e;
-  e.mutable_communication_logged()->set_channel(kam::v1::COMMUNICATION_CHANNEL_PHONE);
-  e.mutable_communication_logged()->set_executive_level(executive_level);
-  return e;
-}
-
-inline kam::v1::AccountEvent Complaint(const std::string& id) {
-  kam::v1::AccountEvent e;
-  e.mutable_complaint_filed()->set_complaint_id(id);
-  e.mutable_complaint_filed()->set_category(kam::v1::COMPLAINT_CATEGORY_DELIVERY);
-  e.mutable_complaint_filed()->set_severity(2);
-  return e;
-}
-
-inline kam::v1::AccountEvent Resolved(const std::string& id, bool satisfied) {
-  kam::v1::AccountEvent e;
-  e.mutable_complaint_resolved()->set_complaint_id(id);
-  e.mutable_complaint_resolved()->set_customer_satisfied(satisfied);
-  return e;
-}
-
-inline kam::v1::AccountEvent Standard(bool we_meet, bool competitor_meets) {
-  kam::v1::AccountEvent e;
-  e.mutable_purchasing_standard_assessed()->set_we_meet_standard(we_meet);
-  e.mutable_purchasing_standard_assessed()->set_main_competitor_meets_standard(competitor_meets);
-  return e;
-}
-
-inline kam::v1::AccountEvent Prospect(int64_t expected, double intent) {
-  kam::v1::AccountEvent e;
-  e.mutable_prospect_assessed()->mutable_expected_annual_revenue()->set_minor_units(expected);
-  e.mutable_prospect_assessed()->mutable_expected_annual_revenue()->set_currency_code("CNY");
-  e.mutable_prospect_assessed()->set_intent(intent);
-  return e;
-}
-
-inline kam::v1::AccountEvent Competitor(kam::v1::CompetitorActivity kind) {
-  kam::v1::AccountEvent e;
-  e.mutable_competitor_activity_observed()->set_competitor("RivalCo");
-  e.mutable_competitor_activity_observed()->set_kind(kind);
-  return e;
-}
-
-inline kam::v1::AccountEvent Signal(kam::v1::CustomerSignal kind) {
-  kam::v1::AccountEvent e;
-  e.mutable_customer_signal_observed()->set_kind(kind);
-  return e;
-}
-
-inline kam::v1::AccountEvent ManagerAssigned(const std::string& manager) {
-  kam::v1::AccountEvent e;
-  e.mutable_account_manager_assigned()->set_account_manager(manager);
-  return e;
+inline kam::v1::AccountEvent PurchasingManager() {
+  return Contact("c2", "purchasing", kam::v1::CONTACT_ROLE_PURCHASER,
+                 kam::v1::CONTACT_LEVEL_MANAGEMENT);
 }
 
 }  // namespace kam::projections::testing

@@ -26,8 +26,8 @@
 #include "kam/v1/accounts.grpc.pb.h"
 #include "projections/projection_store.h"
 #include "services/auth.h"
-#include "services/conversions.h"
 #include "tests/services/test_server.h"
+#include "tests/support/account_events.h"
 
 namespace kam::services {
 namespace {
@@ -42,119 +42,40 @@ using testing::TestServer;
 const absl::Time kStart = absl::Now() - absl::Hours(24 * 100);
 absl::Time Day(int n) { return kStart + absl::Hours(24 * n); }
 
-AccountEvent At(absl::Time t) {
-  AccountEvent e;
-  *e.mutable_occurred_at() = ToProto(t);
-  e.set_actor("tester");
-  return e;
-}
+using test_support::At;
+using test_support::Request;
+namespace ts = ::kam::test_support;
 
+// Each kind's time unless a test says otherwise: after the opening, before now.
 AccountEvent Opened(const std::string& name, absl::Time t = Day(0)) {
-  AccountEvent e = At(t);
-  e.mutable_account_opened()->set_name(name);
-  e.mutable_account_opened()->set_kind(kam::v1::ACCOUNT_KIND_CUSTOMER);
-  e.mutable_account_opened()->set_account_manager("Wang Fang");
-  return e;
+  return At(t, ts::Opened(name, "Wang Fang"));
 }
-
 AccountEvent ContactAdded(const std::string& id, absl::Time t = Day(1)) {
-  AccountEvent e = At(t);
-  e.mutable_contact_added()->set_contact_id(id);
-  e.mutable_contact_added()->set_name("Li Wei");
-  e.mutable_contact_added()->set_department("Purchasing");
-  e.mutable_contact_added()->set_role(kam::v1::CONTACT_ROLE_DECISION_MAKER);
-  return e;
+  return At(t, ts::Contact(id, "Purchasing", kam::v1::CONTACT_ROLE_DECISION_MAKER,
+                           kam::v1::CONTACT_LEVEL_UNSPECIFIED, "Li Wei"));
 }
-
-AccountEvent ContactLeft(const std::string& id) {
-  AccountEvent e = At(Day(30));
-  e.mutable_contact_left()->set_contact_id(id);
-  return e;
+AccountEvent Launch(const std::string& product_id) {
+  return At(Day(2), ts::Launch(product_id, "Crane scale OCS-30", "crane scales"));
 }
-
 AccountEvent Order(const std::string& id, int64_t amount = 10000,
                    const std::string& currency = "CNY", absl::Time t = Day(5)) {
-  AccountEvent e = At(t);
-  e.mutable_order_placed()->set_order_id(id);
-  e.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
-  e.mutable_order_placed()->mutable_amount()->set_currency_code(currency);
-  return e;
+  return At(t, ts::Order(id, amount, currency));
 }
-
-AccountEvent Delivered(const std::string& id) {
-  AccountEvent e = At(Day(20));
-  e.mutable_order_delivered()->set_order_id(id);
-  e.mutable_order_delivered()->set_on_time(true);
-  e.mutable_order_delivered()->set_complete(true);
-  return e;
-}
-
 AccountEvent Complaint(const std::string& id, uint32_t severity = 2) {
-  AccountEvent e = At(Day(10));
-  e.mutable_complaint_filed()->set_complaint_id(id);
-  e.mutable_complaint_filed()->set_category(kam::v1::COMPLAINT_CATEGORY_DELIVERY);
-  e.mutable_complaint_filed()->set_severity(severity);
-  return e;
+  return At(Day(10), ts::Complaint(id, severity));
 }
-
-AccountEvent Resolved(const std::string& id) {
-  AccountEvent e = At(Day(12));
-  e.mutable_complaint_resolved()->set_complaint_id(id);
-  e.mutable_complaint_resolved()->set_customer_satisfied(true);
-  return e;
-}
-
+AccountEvent Resolved(const std::string& id) { return At(Day(12), ts::Resolved(id)); }
 AccountEvent Visit(absl::Time t = Day(15)) {
-  AccountEvent e = At(t);
-  kam::v1::Visitor* v = e.mutable_visit_recorded()->add_visitors();
-  v->set_name("Wang Fang");
-  v->set_seniority(kam::v1::VISITOR_SENIORITY_SALES);
-  e.mutable_visit_recorded()->set_purpose("quarterly review");
-  return e;
+  return At(t, ts::Visit(kam::v1::VISITOR_SENIORITY_SALES, "Wang Fang", "quarterly review"));
 }
-
-AccountEvent Share(uint32_t percent) {
-  AccountEvent e = At(Day(25));
-  e.mutable_purchase_share_assessed()->set_share_percent(percent);
-  e.mutable_purchase_share_assessed()->set_source(kam::v1::SHARE_SOURCE_ESTIMATE);
-  return e;
-}
-
-AccountEvent Intent(double intent) {
-  AccountEvent e = At(Day(25));
-  e.mutable_prospect_assessed()->set_intent(intent);
-  return e;
-}
-
-AccountEvent Launch(const std::string& product_id) {
-  AccountEvent e = At(Day(2));
-  e.mutable_product_launched()->set_product_id(product_id);
-  e.mutable_product_launched()->set_name("Crane scale OCS-30");
-  e.mutable_product_launched()->set_category("crane scales");
-  return e;
-}
-
+AccountEvent Delivered(const std::string& id) { return At(Day(20), ts::Delivered(id)); }
+AccountEvent Share(uint32_t percent) { return At(Day(25), ts::Share(percent)); }
+AccountEvent Intent(double intent) { return At(Day(25), ts::Intent(intent)); }
+AccountEvent ContactLeft(const std::string& id) { return At(Day(30), ts::ContactLeft(id)); }
 AccountEvent Correct(const std::string& event_id, const AccountEvent& replacement) {
-  AccountEvent e = At(Day(40));
-  e.mutable_event_corrected()->set_corrected_event_id(event_id);
-  *e.mutable_event_corrected()->mutable_replacement() = replacement;
-  return e;
+  return At(Day(40), ts::Correct(event_id, replacement));
 }
-
-AccountEvent Retract(const std::string& event_id) {
-  AccountEvent e = At(Day(40));
-  e.mutable_event_retracted()->set_retracted_event_id(event_id);
-  return e;
-}
-
-RecordRequest Request(const std::string& account_id, const std::string& request_id,
-                      const AccountEvent& event) {
-  RecordRequest request;
-  request.set_account_id(account_id);
-  request.set_request_id(request_id);
-  *request.mutable_event() = event;
-  return request;
-}
+AccountEvent Retract(const std::string& event_id) { return At(Day(40), ts::Retract(event_id)); }
 
 class AccountsServiceTest : public ::testing::Test {
  protected:

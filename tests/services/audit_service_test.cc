@@ -5,14 +5,10 @@
 // log directly, as the Accounts service would record them, under a settable
 // clock so that recorded_at is known.
 
-#include <unistd.h>
-
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -20,93 +16,34 @@
 #include "kam/v1/audit.grpc.pb.h"
 #include "kam/v1/views.grpc.pb.h"
 #include "projections/projection_store.h"
-#include "services/auth.h"
 #include "services/conversions.h"
 #include "tests/services/test_server.h"
-#include "tests/support/fake_clock.h"
+#include "tests/support/account_events.h"
 
 namespace kam::services {
 namespace {
 
-const absl::Time kDay0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01.
-
-absl::Time Day(int n) { return kDay0 + absl::Hours(24 * n); }
-
-using SettableClock = ::kam::test_support::FakeClock;
+using test_support::DataOf;
+using test_support::Order;
+using test_support::Share;
+namespace ts = ::kam::test_support;
 
 kam::v1::AccountEvent Opened(const std::string& name) {
-  kam::v1::AccountEvent e;
-  e.mutable_account_opened()->set_name(name);
-  e.mutable_account_opened()->set_kind(kam::v1::ACCOUNT_KIND_PROSPECT);
-  e.mutable_account_opened()->set_account_manager("li");
-  return e;
+  return ts::Opened(name, "li", kam::v1::ACCOUNT_KIND_PROSPECT);
 }
 
-kam::v1::AccountEvent Contact(const std::string& contact_id) {
-  kam::v1::AccountEvent e;
-  e.mutable_contact_added()->set_contact_id(contact_id);
-  e.mutable_contact_added()->set_name("Zhang");
-  e.mutable_contact_added()->set_role(kam::v1::CONTACT_ROLE_DECISION_MAKER);
-  return e;
-}
-
-kam::v1::AccountEvent Order(const std::string& order_id, int64_t amount) {
-  kam::v1::AccountEvent e;
-  e.mutable_order_placed()->set_order_id(order_id);
-  e.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
-  e.mutable_order_placed()->mutable_amount()->set_currency_code("CNY");
-  return e;
-}
-
-kam::v1::AccountEvent Share(uint32_t percent) {
-  kam::v1::AccountEvent e;
-  e.mutable_purchase_share_assessed()->set_share_percent(percent);
-  e.mutable_purchase_share_assessed()->set_source(kam::v1::SHARE_SOURCE_ESTIMATE);
-  return e;
-}
-
-kam::v1::AccountEvent Visit() {
-  kam::v1::AccountEvent e;
-  e.mutable_visit_recorded()->set_purpose("review");
-  return e;
-}
-
-eventstore::EventData DataOf(kam::v1::AccountEvent event, absl::Time occurred_at) {
-  *event.mutable_occurred_at() = ToProto(occurred_at);
-  eventstore::EventData data;
-  data.type = "kam.v1." +
-              event.GetDescriptor()->FindFieldByNumber(event.kind_case())->message_type()->name();
-  data.data = event.SerializeAsString();
-  data.occurred_at = occurred_at;
-  return data;
-}
-
-class AuditServiceTest : public ::testing::Test {
+class AuditServiceTest : public testing::ClockedServerTest {
  protected:
   explicit AuditServiceTest(ServerOptions options = ServerOptions())
-      : server_(options, EngineOptionsWithClock()),
-        audit_(server_.Audit()),
-        views_(server_.Views()) {}
-
-  EngineOptions EngineOptionsWithClock() {
-    EngineOptions options;
-    options.clock = &clock_;
-    return options;
-  }
+      : ClockedServerTest(std::move(options)), audit_(server_.Audit()), views_(server_.Views()) {}
 
   // Appends `events` to the account's stream in one commit at `recorded_at`
   // and waits until the views include them; returns the last position.
   uint64_t AppendAll(const std::string& account, const std::vector<eventstore::EventData>& events,
                      absl::Time recorded_at) {
-    clock_.Set(recorded_at);
-    auto r = server_.engine().log().Append(projections::AccountStream(account),
-                                           eventstore::ExpectedVersion::Any(), events);
-    EXPECT_TRUE(r.ok()) << r.status();
-    if (!r.ok()) return 0;
-    EXPECT_GE(
-        server_.engine().projector().WaitFor(r->last_position, absl::Now() + absl::Seconds(5)),
-        r->last_position);
-    return r->last_position;
+    const uint64_t position = AppendAt(account, events, recorded_at);
+    AwaitViews(position);
+    return position;
   }
   uint64_t Record(const std::string& account, kam::v1::AccountEvent event, absl::Time at) {
     return AppendAll(account, {DataOf(std::move(event), at)}, at);
@@ -140,14 +77,15 @@ class AuditServiceTest : public ::testing::Test {
   // 60 % day 3; each recorded when it occurred.
   void RecordAcme() {
     Record("acme", Opened("Acme"), Day(0));
-    Record("acme", Contact("c-1"), Day(1));
+    Record("acme",
+           ts::Contact("c-1", "", kam::v1::CONTACT_ROLE_DECISION_MAKER,
+                       kam::v1::CONTACT_LEVEL_UNSPECIFIED, "Zhang"),
+           Day(1));
     Record("acme", Order("o-1", 5000), Day(2));
     Record("acme", Share(60), Day(3));
     clock_.Set(Day(10));
   }
 
-  SettableClock clock_{kDay0};  // Before the server, which uses it.
-  testing::TestServer server_;
   std::unique_ptr<kam::v1::Audit::Stub> audit_;
   std::unique_ptr<kam::v1::Views::Stub> views_;
 };
@@ -282,7 +220,7 @@ TEST_F(AuditServiceTest, ReplayStreamsLongStreamsInOrder) {
   // More events than one read batch, recorded in two commits.
   Record("acme", Opened("Acme"), Day(0));
   std::vector<eventstore::EventData> visits;
-  for (int i = 0; i < 700; ++i) visits.push_back(DataOf(Visit(), Day(1)));
+  for (int i = 0; i < 700; ++i) visits.push_back(DataOf(ts::Visit("review"), Day(1)));
   AppendAll("acme", visits, Day(1));
   Record("acme", Order("o-1", 5000), Day(2));
 
@@ -370,15 +308,9 @@ TEST_F(AuditServiceTest, GetLogHeadIsTheLogsHead) {
 
 class AuditAuthTest : public AuditServiceTest {
  protected:
-  static ServerOptions Options() {
-    const std::string path = absl::StrCat(::testing::TempDir(), "audit_tokens_", getpid(), ".txt");
-    std::ofstream out(path);
-    out << TokenHash("auditor-token") << " auditor\n" << TokenHash("reader-token") << " reader\n";
-    ServerOptions options;
-    options.tokens_file = path;
-    return options;
-  }
-  AuditAuthTest() : AuditServiceTest(Options()) {}
+  AuditAuthTest()
+      : AuditServiceTest(testing::TokenOptions(
+            "audit", {{"auditor-token", "auditor"}, {"reader-token", "reader"}})) {}
 };
 
 TEST_F(AuditAuthTest, OnlyAuditorsAudit) {

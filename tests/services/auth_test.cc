@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "services/server.h"
 #include "tests/services/test_server.h"
+#include "tests/support/account_events.h"
 
 namespace kam::services {
 namespace {
@@ -208,16 +209,12 @@ std::string NextId(absl::string_view prefix) {
 }
 
 v1::RecordRequest OpenAccountRequest() {
-  v1::RecordRequest request;
-  request.set_account_id(NextId("acct"));
-  request.set_request_id(NextId("req"));
-  v1::AccountEvent* event = request.mutable_event();
-  *event->mutable_occurred_at() = HourAgo();
-  event->set_actor("auth-test");
-  event->mutable_account_opened()->set_name("Acme Trading");
-  event->mutable_account_opened()->set_kind(v1::ACCOUNT_KIND_CUSTOMER);
-  event->mutable_account_opened()->set_account_manager("maria");
-  return request;
+  const std::string account_id = NextId("acct");
+  const std::string request_id = NextId("req");
+  v1::AccountEvent event = test_support::Opened("Acme Trading", "maria");
+  *event.mutable_occurred_at() = HourAgo();
+  event.set_actor("auth-test");
+  return test_support::Request(account_id, request_id, event);
 }
 
 constexpr char kSeedAccount[] = "seed";

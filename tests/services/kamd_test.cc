@@ -3,11 +3,8 @@
 // load, views that survive a restart, and its metrics endpoint.
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -17,7 +14,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,127 +35,22 @@
 #include "kam/v1/event_store.grpc.pb.h"
 #include "kam/v1/views.grpc.pb.h"
 #include "services/auth.h"
-
-extern char** environ;
+#include "tests/support/account_events.h"
+#include "tests/support/kamd_process.h"
 
 namespace kam::services {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// kamd as a child process: stdout through a pipe (for its "listening on"
-// line), stderr into a file (its logs).
-class Kamd {
- public:
-  Kamd(const std::vector<std::string>& args, std::string stderr_path)
-      : stderr_path_(std::move(stderr_path)) {
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0) {
-      ADD_FAILURE() << "pipe failed";
-      return;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(KAMD_PATH));
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, KAMD_PATH, &actions, &attributes, argv.data(), environ) != 0) {
-      ADD_FAILURE() << "cannot start " << KAMD_PATH;
-      pid_ = -1;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    close(out[1]);
-    stdout_fd_ = out[0];
-  }
-
-  ~Kamd() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_fd_ >= 0) close(stdout_fd_);
-  }
-
-  // Reads stdout until the "listening on" line; false when kamd exits or
-  // says nothing in time.
-  bool WaitUntilListening(absl::Duration timeout = absl::Seconds(30)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (stdout_.find('\n') == std::string::npos) {
-      pollfd readable{stdout_fd_, POLLIN, 0};
-      const int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-      if (wait_ms <= 0 || poll(&readable, 1, wait_ms) <= 0) return false;
-      char buffer[4096];
-      ssize_t n = read(stdout_fd_, buffer, sizeof(buffer));
-      if (n <= 0) return false;
-      stdout_.append(buffer, n);
-    }
-    return Between(stdout_, "listening on ", ",").size() > 0;
-  }
-
-  // HOST:PORT of the gRPC server, from the "listening on" line.
-  std::string address() const { return Between(stdout_, "listening on ", ","); }
-  std::string metrics_address() const { return Between(stdout_, "metrics on http://", "/"); }
-  const std::string& stdout_text() const { return stdout_; }
-  std::string logs() const { return ReadWholeFile(stderr_path_); }
-
-  void Signal(int signal) { kill(pid_, signal); }
-
-  // The wait status once kamd exited, or -1 (after killing it) at timeout.
-  int Wait(absl::Duration timeout = absl::Seconds(60)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (absl::Now() > deadline) {
-        ADD_FAILURE() << "kamd did not exit in time";
-        return -1;  // The destructor kills it.
-      }
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    exited_ = true;
-    return status;
-  }
-
- private:
-  static std::string Between(const std::string& text, const std::string& start,
-                             const std::string& end) {
-    size_t from = text.find(start);
-    if (from == std::string::npos) return "";
-    from += start.size();
-    size_t to = text.find(end, from);
-    return to == std::string::npos ? "" : text.substr(from, to - from);
-  }
-
-  std::string stderr_path_;
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  bool exited_ = false;
-  std::string stdout_;
-};
+using test_support::ExitCode;
+using test_support::Kamd;
+using test_support::ServeArgs;
 
 // TimeUtil::GetCurrentTime has only whole seconds here; views need more.
 google::protobuf::Timestamp ProtoNow() {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(absl::Now()));
 }
-
-int ExitCode(int wait_status) { return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1; }
 
 class KamdTest : public ::testing::Test {
  protected:
@@ -172,10 +63,9 @@ class KamdTest : public ::testing::Test {
 
   std::string data() const { return dir_ + "/data"; }
 
-  std::unique_ptr<Kamd> Start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--data", data(), "--listen", "127.0.0.1:0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto kamd = std::make_unique<Kamd>(args, absl::StrCat(dir_, "/kamd", starts_++, ".log"));
+  std::unique_ptr<Kamd> Start(const std::vector<std::string>& extra = {}) {
+    auto kamd = std::make_unique<Kamd>(ServeArgs(data(), extra),
+                                       absl::StrCat(dir_, "/kamd", starts_++, ".log"));
     EXPECT_TRUE(kamd->WaitUntilListening()) << kamd->stdout_text() << kamd->logs();
     return kamd;
   }
@@ -340,17 +230,11 @@ TEST_F(KamdTest, SigkillDuringLoadKeepsEveryAcknowledgedAppend) {
 }
 
 v1::RecordRequest OpenAccount(const std::string& account_id) {
-  v1::RecordRequest request;
-  request.set_account_id(account_id);
-  request.set_request_id("open-" + account_id);
-  v1::AccountEvent* event = request.mutable_event();
-  *event->mutable_occurred_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
+  v1::AccountEvent event = test_support::Opened("Acme Trading", "maria");
+  *event.mutable_occurred_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
       absl::ToUnixSeconds(absl::Now() - absl::Hours(2)));
-  event->set_actor("kamd-test");
-  event->mutable_account_opened()->set_name("Acme Trading");
-  event->mutable_account_opened()->set_kind(v1::ACCOUNT_KIND_CUSTOMER);
-  event->mutable_account_opened()->set_account_manager("maria");
-  return request;
+  event.set_actor("kamd-test");
+  return test_support::Request(account_id, "open-" + account_id, event);
 }
 
 TEST_F(KamdTest, ARestartKeepsViewsAndIdempotency) {

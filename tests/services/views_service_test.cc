@@ -4,10 +4,7 @@
 // directly, as the Accounts service would record them, under a settable
 // clock so that recorded_at is known.
 
-#include <unistd.h>
-
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,90 +12,43 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "kam/v1/views.grpc.pb.h"
 #include "projections/projection_store.h"
-#include "services/auth.h"
 #include "services/conversions.h"
 #include "tests/services/test_server.h"
-#include "tests/support/fake_clock.h"
+#include "tests/support/account_events.h"
 
 namespace kam::services {
 namespace {
 
-const absl::Time kDay0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01.
+using test_support::DataOf;
+using test_support::Lost;
+using test_support::Opened;
+using test_support::Order;
+using test_support::Share;
 
-absl::Time Day(int n) { return kDay0 + absl::Hours(24 * n); }
-
-using SettableClock = ::kam::test_support::FakeClock;
-
-kam::v1::AccountEvent Opened(const std::string& name, const std::string& manager) {
-  kam::v1::AccountEvent e;
-  e.mutable_account_opened()->set_name(name);
-  e.mutable_account_opened()->set_kind(kam::v1::ACCOUNT_KIND_CUSTOMER);
-  e.mutable_account_opened()->set_account_manager(manager);
-  return e;
-}
-
-kam::v1::AccountEvent Order(const std::string& order_id, int64_t amount) {
-  kam::v1::AccountEvent e;
-  e.mutable_order_placed()->set_order_id(order_id);
-  e.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
-  e.mutable_order_placed()->mutable_amount()->set_currency_code("CNY");
-  return e;
-}
-
-kam::v1::AccountEvent Share(uint32_t percent) {
-  kam::v1::AccountEvent e;
-  e.mutable_purchase_share_assessed()->set_share_percent(percent);
-  e.mutable_purchase_share_assessed()->set_source(kam::v1::SHARE_SOURCE_ESTIMATE);
-  return e;
-}
-
-kam::v1::AccountEvent Lost() {
-  kam::v1::AccountEvent e;
-  e.mutable_account_lost()->set_reason(kam::v1::LOSS_REASON_COMPETITOR_PRICE);
-  return e;
-}
-
-class ViewsServiceTest : public ::testing::Test {
+class ViewsServiceTest : public testing::ClockedServerTest {
  protected:
   explicit ViewsServiceTest(ServerOptions options = ServerOptions())
-      : server_(options, EngineOptionsWithClock()), views_(server_.Views()) {}
-
-  EngineOptions EngineOptionsWithClock() {
-    EngineOptions options;
-    options.clock = &clock_;
-    return options;
-  }
+      : ClockedServerTest(std::move(options)), views_(server_.Views()) {}
 
   // Appends `event` to the account's stream as if now were `recorded_at`,
   // without waiting for the views; returns its log position.
   uint64_t Append(const std::string& account, kam::v1::AccountEvent event, absl::Time occurred_at,
                   absl::Time recorded_at) {
-    clock_.Set(recorded_at);
-    *event.mutable_occurred_at() = ToProto(occurred_at);
-    eventstore::EventData data;
+    eventstore::EventData data = DataOf(std::move(event), occurred_at);
     data.event_id = "ev-" + std::to_string(++next_id_);
-    data.type = "kam.v1." +
-                event.GetDescriptor()->FindFieldByNumber(event.kind_case())->message_type()->name();
-    data.data = event.SerializeAsString();
-    data.occurred_at = occurred_at;
-    auto r = server_.engine().log().Append(projections::AccountStream(account),
-                                           eventstore::ExpectedVersion::Any(), {data});
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r->last_position : 0;
+    return AppendAt(account, {data}, recorded_at);
   }
 
   // Appends and waits until the views include the event.
   uint64_t Record(const std::string& account, kam::v1::AccountEvent event, absl::Time occurred_at,
                   absl::Time recorded_at) {
     uint64_t position = Append(account, std::move(event), occurred_at, recorded_at);
-    EXPECT_GE(server_.engine().projector().WaitFor(position, absl::Now() + absl::Seconds(5)),
-              position);
+    AwaitViews(position);
     return position;
   }
   uint64_t Record(const std::string& account, kam::v1::AccountEvent event, absl::Time at) {
@@ -160,9 +110,7 @@ class ViewsServiceTest : public ::testing::Test {
     clock_.Set(Day(30));
   }
 
-  SettableClock clock_{kDay0};  // Before the server, which uses it.
   int next_id_ = 0;
-  testing::TestServer server_;
   std::unique_ptr<kam::v1::Views::Stub> views_;
 };
 
@@ -577,15 +525,9 @@ TEST_F(ViewsServiceTest, GetPortfolioCounts) {
 
 class ViewsAuthTest : public ViewsServiceTest {
  protected:
-  static ServerOptions Options() {
-    const std::string path = absl::StrCat(::testing::TempDir(), "views_tokens_", getpid(), ".txt");
-    std::ofstream out(path);
-    out << TokenHash("reader-token") << " reader\n" << TokenHash("recorder-token") << " recorder\n";
-    ServerOptions options;
-    options.tokens_file = path;
-    return options;
-  }
-  ViewsAuthTest() : ViewsServiceTest(Options()) {}
+  ViewsAuthTest()
+      : ViewsServiceTest(testing::TokenOptions(
+            "views", {{"reader-token", "reader"}, {"recorder-token", "recorder"}})) {}
 };
 
 TEST_F(ViewsAuthTest, OnlyReadersSeeViews) {

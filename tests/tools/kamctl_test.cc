@@ -2,19 +2,13 @@
 // processes: online commands on a server on a free loopback port, then
 // offline commands on its data directory once it is stopped.
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,8 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -31,8 +24,7 @@
 #include "kam/v1/audit.pb.h"
 #include "kam/v1/event_store.pb.h"
 #include "kam/v1/views.pb.h"
-
-extern char** environ;
+#include "tests/support/kamd_process.h"
 
 namespace kam::kamctl {
 namespace {
@@ -40,134 +32,17 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test_support::ExitCode;
+using test_support::Kamd;
+using test_support::ReadWholeFile;
+using test_support::ServeArgs;
+using test_support::Spawn;
+using test_support::WaitFor;
 
 void WriteWholeFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
 }
-
-// Starts `program` with stdin from `stdin_path` (or /dev/null), stdout to a
-// pipe when `stdout_fd` is given (else to `stdout_path`), stderr to
-// `stderr_path`. Returns the pid, or -1.
-pid_t Spawn(const std::string& program, const std::vector<std::string>& args,
-            const std::string& stdin_path, const std::string& stdout_path, int stdout_fd,
-            const std::string& stderr_path, const std::vector<std::string>& extra_env = {}) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(
-      &actions, STDIN_FILENO, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY, 0);
-  if (stdout_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  }
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(program.c_str()));
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> env;
-  for (char** var = environ; *var != nullptr; ++var) env.push_back(*var);
-  for (const std::string& var : extra_env) env.push_back(const_cast<char*>(var.c_str()));
-  env.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), env.data()) != 0) {
-    pid = -1;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  return pid;
-}
-
-// The wait status once `pid` exited, or -1 (after killing it) at timeout.
-int WaitFor(pid_t pid, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (absl::Now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return status;
-}
-
-int ExitCode(int wait_status) {
-  return wait_status >= 0 && WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
-}
-
-// kamd as a child process, on a free loopback port of its choosing.
-class Kamd {
- public:
-  Kamd(const std::string& data, const std::string& log_path,
-       const std::vector<std::string>& extra_args = {}) {
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0) return;
-    std::vector<std::string> args = {"--data", data, "--listen", "127.0.0.1:0"};
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
-    pid_ = Spawn(KAMD_PATH, args, "", "", out[1], log_path);
-    close(out[1]);
-    stdout_fd_ = out[0];
-  }
-  ~Kamd() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_fd_ >= 0) close(stdout_fd_);
-  }
-
-  // Reads kamd's start line ("kamd: listening on HOST:PORT, ..."); false
-  // when it exits or says nothing in time.
-  bool WaitUntilListening() {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    std::string text;
-    while (text.find('\n') == std::string::npos) {
-      pollfd readable{stdout_fd_, POLLIN, 0};
-      const int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-      if (pid_ < 0 || wait_ms <= 0 || poll(&readable, 1, wait_ms) <= 0) return false;
-      char buffer[1024];
-      const ssize_t n = read(stdout_fd_, buffer, sizeof(buffer));
-      if (n <= 0) return false;
-      text.append(buffer, n);
-    }
-    absl::string_view line = text;
-    if (!absl::ConsumePrefix(&line, "kamd: listening on ")) return false;
-    address_ = std::string(line.substr(0, line.find(',')));
-    return !address_.empty();
-  }
-
-  const std::string& address() const { return address_; }
-
-  // SIGTERM, then kamd's exit code.
-  int Stop() {
-    kill(pid_, SIGTERM);
-    exited_ = true;
-    return ExitCode(WaitFor(pid_, absl::Seconds(30)));
-  }
-
- private:
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  bool exited_ = false;
-  std::string address_;
-};
 
 struct Outcome {
   int exit_code = -1;
@@ -216,7 +91,8 @@ class KamctlTest : public ::testing::Test {
   std::string data() const { return Path("data"); }
 
   std::unique_ptr<Kamd> StartKamd() {
-    auto kamd = std::make_unique<Kamd>(data(), Path(absl::StrCat("kamd", runs_++, ".log")));
+    auto kamd =
+        std::make_unique<Kamd>(ServeArgs(data()), Path(absl::StrCat("kamd", runs_++, ".log")));
     EXPECT_TRUE(kamd->WaitUntilListening())
         << ReadWholeFile(Path(absl::StrCat("kamd", runs_ - 1, ".log")));
     return kamd;
@@ -409,7 +285,7 @@ TEST_F(KamctlTest, SendsTheTokenFromTheFlagOrKamToken) {
   WriteWholeFile(Path("tokens"),
                  "01a9119ca65b23539bbc977f36d9318334c72052593c35edb34cf3b162ec7136 admin\n"
                  "8ed7a3cb498a69b97157eb5c685b8831eabdc118fce9a4c75425920ab3ddf6e0 reader\n");
-  Kamd kamd(data(), Path("kamd-tokens.log"), {"--tokens", Path("tokens")});
+  Kamd kamd(ServeArgs(data(), {"--tokens", Path("tokens")}), Path("kamd-tokens.log"));
   ASSERT_TRUE(kamd.WaitUntilListening()) << ReadWholeFile(Path("kamd-tokens.log"));
   const std::vector<std::string> head = {"head", "--server", kamd.address()};
 
@@ -545,7 +421,7 @@ TEST_F(KamctlTest, BackupThenRestoreKeepsTheHeadHash) {
   EXPECT_THAT(over.err, HasSubstr("not empty"));
 
   // The restored directory serves again.
-  Kamd kamd(restored, Path("kamd-restored.log"));
+  Kamd kamd(ServeArgs(restored), Path("kamd-restored.log"));
   ASSERT_TRUE(kamd.WaitUntilListening());
   Outcome account = Kamctl({"account", "beta", "--server", kamd.address()});
   EXPECT_EQ(account.exit_code, 0) << account.err;
