@@ -138,6 +138,8 @@ class AccountViews {
     absl::Time valid_until;
   };
   static constexpr size_t kMaxLiveViews = 100000;
+  // The warming thread's nice value (Linux: per thread).
+  static constexpr int kWarmerNice = 10;
   // Events applied to the account's stream so far.
   uint64_t StreamChanges(absl::string_view account_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Warm();
