@@ -105,15 +105,10 @@ class RocksDbLog final : public EventLog {
   }
 
   ~RocksDbLog() override {
-    {
-      absl::MutexLock lock(&committer_mu_);
-      stopping_ = true;
-    }
+    // The committer first: what it commits while stopping is still answered.
+    to_commit_.Stop();
     committer_.join();
-    {
-      absl::MutexLock lock(&answer_mu_);
-      answerer_stopping_ = true;
-    }
+    to_answer_.Stop();
     answerer_.join();
     for (rocksdb::ColumnFamilyHandle* family : families_) {
       db_->DestroyColumnFamilyHandle(family).PermitUncheckedError();
@@ -200,15 +195,11 @@ class RocksDbLog final : public EventLog {
   std::unique_ptr<rocksdb::DB> db_;
 
   // Asynchronous appenders are server threads that must not block on an
-  // fsync, so the one that would lead hands its group to this thread.
-  absl::Mutex committer_mu_;
-  std::vector<PendingAppend*> handed_over_ ABSL_GUARDED_BY(committer_mu_);
-  bool stopping_ ABSL_GUARDED_BY(committer_mu_) = false;
+  // fsync, so the one that would lead hands its group to the committer; the
+  // answerer answers what the committer committed.
+  internal::Handover to_commit_;
+  internal::Handover to_answer_;
   std::thread committer_;
-
-  absl::Mutex answer_mu_;
-  std::vector<PendingAppend*> to_answer_ ABSL_GUARDED_BY(answer_mu_);
-  bool answerer_stopping_ ABSL_GUARDED_BY(answer_mu_) = false;
   std::thread answerer_;
 };
 
@@ -269,49 +260,26 @@ void RocksDbLog::AppendAsync(std::string stream, ExpectedVersion expected,
   append->events = append->owned_events;
   append->on_done = std::move(done);
   std::vector<PendingAppend*> group = queue_.Enqueue(append);
-  if (group.empty()) return;  // A leader at work takes it.
-  // Only one leader exists at a time, so nothing else is handed over now.
-  absl::MutexLock lock(&committer_mu_);
-  handed_over_ = std::move(group);
+  if (group.empty()) return;         // A leader at work takes it.
+  to_commit_.Put(std::move(group));  // Only one leader exists at a time.
 }
 
 void RocksDbLog::RunCommitter() {
-  while (true) {
-    std::vector<PendingAppend*> group;
-    {
-      absl::MutexLock lock(&committer_mu_);
-      committer_mu_.Await(absl::Condition(
-          +[](RocksDbLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->committer_mu_) {
-            return !log->handed_over_.empty() || log->stopping_;
-          },
-          this));
-      if (handed_over_.empty()) return;
-      group.swap(handed_over_);
-    }
+  for (std::vector<PendingAppend*> group = to_commit_.Take(); !group.empty();
+       group = to_commit_.Take()) {
     while (!group.empty()) {
       CommitGroup(group);
       std::vector<PendingAppend*> answered;
       group = queue_.Finish(group, &answered);
       // Answering (gRPC's sends, for kamd) overlaps the next group's commit.
-      absl::MutexLock lock(&answer_mu_);
-      to_answer_.insert(to_answer_.end(), answered.begin(), answered.end());
+      to_answer_.Put(std::move(answered));
     }
   }
 }
 
 void RocksDbLog::RunAnswerer() {
-  while (true) {
-    std::vector<PendingAppend*> answered;
-    {
-      absl::MutexLock lock(&answer_mu_);
-      answer_mu_.Await(absl::Condition(
-          +[](RocksDbLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->answer_mu_) {
-            return !log->to_answer_.empty() || log->answerer_stopping_;
-          },
-          this));
-      if (to_answer_.empty()) return;
-      answered.swap(to_answer_);
-    }
+  for (std::vector<PendingAppend*> answered = to_answer_.Take(); !answered.empty();
+       answered = to_answer_.Take()) {
     internal::CommitQueue::Answer(&answered);
   }
 }

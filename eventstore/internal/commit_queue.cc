@@ -63,4 +63,29 @@ void CommitQueue::Answer(std::vector<PendingAppend*>* answered) {
   answered->clear();
 }
 
+void Handover::Put(std::vector<PendingAppend*> appends) {
+  absl::MutexLock lock(&mu_);
+  if (appends_.empty()) {
+    appends_ = std::move(appends);
+  } else {
+    appends_.insert(appends_.end(), appends.begin(), appends.end());
+  }
+}
+
+std::vector<PendingAppend*> Handover::Take() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](Handover* h)
+           ABSL_EXCLUSIVE_LOCKS_REQUIRED(h->mu_) { return !h->appends_.empty() || h->stopped_; },
+      this));
+  std::vector<PendingAppend*> taken;
+  taken.swap(appends_);
+  return taken;
+}
+
+void Handover::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+}
+
 }  // namespace kam::eventstore::internal

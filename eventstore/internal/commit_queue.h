@@ -77,6 +77,21 @@ class CommitQueue {
   std::deque<PendingAppend*> queue_ ABSL_GUARDED_BY(mu_);
 };
 
+// Appends passed from one thread to another: Put adds, Take waits until
+// there are some (or Stop was called) and takes them all.
+class Handover {
+ public:
+  void Put(std::vector<PendingAppend*> appends);
+  // Empty only once stopped and everything put was taken.
+  std::vector<PendingAppend*> Take();
+  void Stop();
+
+ private:
+  absl::Mutex mu_;
+  std::vector<PendingAppend*> appends_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 }  // namespace kam::eventstore::internal
 
 #endif  // KAM_EVENTSTORE_INTERNAL_COMMIT_QUEUE_H_
