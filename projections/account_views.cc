@@ -43,6 +43,7 @@ absl::Status AccountViews::Load() {
   catalog_ = std::move(catalog);
   ++catalog_generation_;
   ++revenue_generation_;
+  occurred_revenue_.clear();
   live_views_.clear();
   expiries_.clear();
   live_ranking_.reset();
@@ -77,6 +78,7 @@ void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
     if (warming_) dirty_.insert(account);
     if (IsRevenueEvent(e->event)) {
       revenue_[account].Add(*e);
+      occurred_revenue_.erase(account);
       ++revenue_generation_;
     }
   }
@@ -210,8 +212,21 @@ std::shared_ptr<const AccountViews::Ranking> AccountViews::ComputeRanking(absl::
     absl::MutexLock lock(&mu_);
     ranking->revenue_generation = revenue_generation_;
     for (const auto& [account, timeline] : revenue_) {
+      // On the OCCURRED axis an account's revenue stays what it was from the
+      // time it was computed until its next edge, unless its orders change
+      // (Apply forgets it then): only the accounts that moved are computed.
+      OccurredRevenue* known = nullptr;
+      if (axis == TimeAxis::kOccurred) {
+        known = &occurred_revenue_[account];
+        if (known->from <= as_of && as_of < known->until) {
+          ranking->valid_until = std::min(ranking->valid_until, known->until);
+          if (known->revenue > 0) revenues.push_back({account, known->revenue});
+          continue;
+        }
+      }
       absl::Time edge;
-      int64_t revenue = timeline.RevenueAt(as_of, axis, window, &edge);
+      const int64_t revenue = timeline.RevenueAt(as_of, axis, window, &edge);
+      if (known != nullptr) *known = OccurredRevenue{revenue, as_of, edge};
       ranking->valid_until = std::min(ranking->valid_until, edge);
       if (revenue > 0) revenues.push_back({account, revenue});
     }

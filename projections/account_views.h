@@ -160,6 +160,14 @@ class AccountViews {
   uint64_t catalog_generation_ ABSL_GUARDED_BY(mu_) = 0;
   // Revenue events applied so far.
   uint64_t revenue_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // An account's trailing revenue on the OCCURRED axis, exact at any time in
+  // [from, until) while its orders stay as they are.
+  struct OccurredRevenue {
+    int64_t revenue = 0;
+    absl::Time from = absl::InfiniteFuture();
+    absl::Time until = absl::InfinitePast();
+  };
+  mutable absl::flat_hash_map<std::string, OccurredRevenue> occurred_revenue_ ABSL_GUARDED_BY(mu_);
   mutable absl::flat_hash_map<std::string, LiveEntry> live_views_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> stream_changes_ ABSL_GUARDED_BY(mu_);
   // For the warming thread: accounts to compute, and when cached views end.
