@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "eventstore/rocksdb_log.h"
 #include "gtest/gtest.h"
 #include "projections/account_views.h"
@@ -74,6 +75,8 @@ TEST_F(LiveViewCacheTest, CachedNowViewsEqualFreshViewsAsTimeAndEventsMoveOn) {
   int compared = 0;
   int changed = 0;
   std::vector<std::string> last(ids->size());
+  int rankings_changed = 0;
+  std::string last_classes;
   for (int step = 0; step < 1200; ++step) {
     // Half an hour to a day: about 600 days, past every window, and fine
     // enough to land between two edges a day apart.
@@ -84,6 +87,32 @@ TEST_F(LiveViewCacheTest, CachedNowViewsEqualFreshViewsAsTimeAndEventsMoveOn) {
       const std::string& account = (*ids)[random() % ids->size()];
       ASSERT_NO_FATAL_FAILURE(
           Append(account, test_support::DataOf(test_support::Visit("review"), now)));
+    }
+    if (step % 100 == 49) {
+      // A new order: the ranking must take it in.
+      const absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(clock_.Now()));
+      const std::string& account = (*ids)[random() % ids->size()];
+      ASSERT_NO_FATAL_FAILURE(Append(
+          account, test_support::DataOf(
+                       test_support::Order(absl::StrCat("walk-", step), 1000000 + step), now)));
+    }
+    if (step % 20 == 0) {
+      // The kept ranking against one computed by views that never saw it.
+      AccountViews fresh_views(store_.get(), DefaultRules(), &clock_);
+      ASSERT_TRUE(fresh_views.Load().ok());
+      auto kept = views_->AbcRanking(ViewTime{});
+      auto fresh = fresh_views.AbcRanking(ViewTime{});
+      ASSERT_TRUE(kept.ok() && fresh.ok());
+      ASSERT_EQ(kept->size(), fresh->size()) << absl::FormatTime(clock_.Now());
+      std::string classes;
+      for (size_t i = 0; i < kept->size(); ++i) {
+        ASSERT_EQ((*kept)[i].account_id, (*fresh)[i].account_id) << absl::FormatTime(clock_.Now());
+        ASSERT_EQ((*kept)[i].revenue, (*fresh)[i].revenue) << (*kept)[i].account_id;
+        ASSERT_EQ((*kept)[i].abc_class, (*fresh)[i].abc_class) << (*kept)[i].account_id;
+        absl::StrAppend(&classes, (*kept)[i].account_id, (*kept)[i].abc_class, ",");
+      }
+      rankings_changed += !last_classes.empty() && classes != last_classes;
+      last_classes = classes;
     }
     for (int k = 0; k < 8; ++k) {
       const size_t i = random() % ids->size();
@@ -104,6 +133,7 @@ TEST_F(LiveViewCacheTest, CachedNowViewsEqualFreshViewsAsTimeAndEventsMoveOn) {
   }
   EXPECT_GT(compared, 8000);
   EXPECT_GT(changed, 20) << "time must have changed some views for this test to mean anything";
+  EXPECT_GT(rankings_changed, 5) << "the ranking must have moved for this test to mean anything";
 }
 
 // Events arriving while the warmer works (other accounts' events, moving ABC
