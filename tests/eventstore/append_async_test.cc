@@ -103,5 +103,65 @@ TEST_F(AppendAsyncTest, MixedWithBlockingAppendsPositionsStayDenseAndEveryCaller
   EXPECT_TRUE(verified->ok);
 }
 
+// A commit that cannot finish (its hook waits) must not hold the caller:
+// AppendAsync hands the group to the log's thread, and `done` runs there.
+class AppendAsyncHeldCommitTest : public LogTest {
+ protected:
+  RocksDbLogOptions Options() const override {
+    RocksDbLogOptions options = LogTest::Options();
+    options.on_group_commit = [this](size_t, size_t) { release_.WaitForNotification(); };
+    return options;
+  }
+  void TearDown() override {
+    if (!release_.HasBeenNotified()) release_.Notify();
+  }
+
+  absl::Notification release_;
+};
+
+TEST_F(AppendAsyncHeldCommitTest, CallerReturnsBeforeTheCommitAndIsAnsweredElsewhere) {
+  absl::Notification returned;
+  absl::Notification done;
+  std::thread::id caller_id;
+  std::thread::id done_id;
+  std::thread caller([&] {
+    caller_id = std::this_thread::get_id();
+    log().AppendAsync("s", ExpectedVersion::Any(), {MakeEvent("held")},
+                      [&](absl::StatusOr<AppendResult> r) {
+                        EXPECT_TRUE(r.ok()) << r.status();
+                        done_id = std::this_thread::get_id();
+                        done.Notify();
+                      });
+    returned.Notify();
+  });
+  // Bounded so that a caller held by the commit fails instead of hanging.
+  EXPECT_TRUE(returned.WaitForNotificationWithTimeout(absl::Seconds(60)))
+      << "AppendAsync waited for the commit";
+  EXPECT_FALSE(done.HasBeenNotified());
+  release_.Notify();
+  done.WaitForNotification();
+  caller.join();
+  EXPECT_NE(done_id, caller_id);
+  EXPECT_EQ(log().Head().position, 1u);
+}
+
+TEST_F(AppendAsyncTest, ClosingTheLogAnswersEveryPendingAppendOnce) {
+  constexpr int kAppends = 500;
+  std::atomic<int> answers{0};
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kAppends; ++i) {
+    log().AppendAsync(absl::StrCat("s", i % 7), ExpectedVersion::Any(),
+                      {MakeEvent(absl::StrCat("close-", i))}, [&](absl::StatusOr<AppendResult> r) {
+                        if (!r.ok()) failures.fetch_add(1);
+                        answers.fetch_add(1);
+                      });
+  }
+  Close();  // With appends still queued.
+  EXPECT_EQ(answers.load(), kAppends);
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_EQ(log().Head().position, static_cast<uint64_t>(kAppends));
+}
+
 }  // namespace
 }  // namespace kam::eventstore::testing
