@@ -5,7 +5,9 @@
 // trailing revenue at T; AccountViews keeps each account's orders in a
 // compact RevenueTimeline (loaded from the store at start, then fed by the
 // projector) so that figure never needs whole streams. The ABC ranking at
-// "now" is cached until the log moves or an order enters or leaves a window.
+// "now" is cached until an order (or its correction) arrives or an order
+// enters or leaves a window, and then only the accounts that moved are
+// computed again.
 //
 //   AccountViews views(store.get(), rules, &SystemClock());
 //   KAM_RETURN_IF_ERROR(views.Load());
