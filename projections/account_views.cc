@@ -266,14 +266,9 @@ std::shared_ptr<const AccountViews::Ranking> AccountViews::RankingAt(absl::Time 
 // Cached views of accounts whose class moved no longer match any lookup:
 // the warmer computes them again.
 void AccountViews::MarkClassChanges(const Ranking& before, const Ranking& after) const {
-  const auto class_in = [](const Ranking& ranking, const std::string& account) {
-    auto it = ranking.index.find(account);
-    return it == ranking.index.end() ? kam::v1::ABC_CLASS_C
-                                     : ranking.accounts[it->second].abc_class;
-  };
   for (const Ranking* ranking : {&before, &after}) {
     for (const AccountAbc& account : ranking->accounts) {
-      if (class_in(before, account.account_id) != class_in(after, account.account_id)) {
+      if (before.ClassOf(account.account_id) != after.ClassOf(account.account_id)) {
         dirty_.insert(account.account_id);
       }
     }
@@ -295,9 +290,7 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::ViewOf(
   if (event_times != nullptr) AddEventTimes(events, event_times);
   AccountHistory history =
       SelectHistoryWithCatalog(account_id, std::move(events), catalog, as_of, axis);
-  auto it = ranking.index.find(account_id);
-  kam::v1::AbcClass abc_class =
-      it == ranking.index.end() ? kam::v1::ABC_CLASS_C : ranking.accounts[it->second].abc_class;
+  const kam::v1::AbcClass abc_class = ranking.ClassOf(account_id);
   absl::StatusOr<kam::v1::AccountView> view = BuildAccountView(history, abc_class, rules_);
   if (!view.ok() && absl::IsNotFound(view.status())) {
     return absl::NotFoundError(
@@ -328,9 +321,7 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::GetAccount(absl::string_view 
 absl::StatusOr<kam::v1::AccountView> AccountViews::LiveView(absl::string_view account_id,
                                                             absl::Time now, const Ranking& ranking,
                                                             bool* hit) const {
-  auto it = ranking.index.find(account_id);
-  const kam::v1::AbcClass abc_class =
-      it == ranking.index.end() ? kam::v1::ABC_CLASS_C : ranking.accounts[it->second].abc_class;
+  const kam::v1::AbcClass abc_class = ranking.ClassOf(account_id);
   std::vector<absl::Time> times;
   uint64_t catalog_generation = 0;
   uint64_t stream_changes = 0;

@@ -108,6 +108,12 @@ class AccountViews {
     absl::Time valid_until;  // The next time an order enters or leaves a window.
     std::vector<AccountAbc> accounts;
     absl::flat_hash_map<std::string, size_t> index;  // account id -> accounts[i]
+
+    // Accounts absent from the ranking (no revenue) are class C.
+    kam::v1::AbcClass ClassOf(absl::string_view account_id) const {
+      auto it = index.find(account_id);
+      return it == index.end() ? kam::v1::ABC_CLASS_C : accounts[it->second].abc_class;
+    }
   };
 
   absl::Time Resolve(const ViewTime& when) const;
