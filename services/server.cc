@@ -106,7 +106,6 @@ absl::StatusOr<std::unique_ptr<KamServer>> KamServer::Start(Engine* engine,
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials, &server->port_);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   // Sync handlers (Accounts, Views, Audit) block on the log's fsync; with the
   // default of 2 idle pollers, every burst of concurrent calls would create
   // threads and the end of the burst destroy them again.

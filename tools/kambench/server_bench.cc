@@ -295,7 +295,6 @@ class Clients {
       args.SetInt("kambench.channel", i);
       args.SetMaxReceiveMessageSize(-1);
       args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-      args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
       channels_.push_back(
           grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
     }
