@@ -45,33 +45,49 @@ class RevenueTimeline {
   struct Content {
     bool is_order = true;  // False: corrected into another kind of event.
     bool cancel = false;   // OrderCancelled, else OrderPlaced.
-    std::string order_id;
+    uint32_t order = 0;    // Index into order_ids_.
     int64_t amount = 0;
     absl::Time occurred_at;
   };
   struct Amendment {
-    std::string event_id;
     absl::Time recorded_at;
     Content content;
+    std::vector<absl::Time> retracted_at;  // Recorded times of retractions naming it.
   };
   struct Original {
-    std::string event_id;
     uint64_t position = 0;
     absl::Time recorded_at;
     Content content;
     std::vector<Amendment> corrections;  // Log order.
+    std::vector<absl::Time> retracted_at;
+  };
+  // Where an event id's retractions go: an original, or one of its corrections.
+  struct Target {
+    size_t original = 0;
+    size_t correction = 0;  // 0: the original itself; else correction - 1.
   };
 
   bool Known(absl::Time recorded_at, absl::Time as_of, TimeAxis axis) const {
     return axis == TimeAxis::kOccurred || recorded_at <= as_of;
   }
-  bool Retracted(const std::string& event_id, absl::Time as_of, TimeAxis axis) const;
+  bool Retracted(const std::vector<absl::Time>& retracted_at, absl::Time as_of,
+                 TimeAxis axis) const;
   const Content* Effective(const Original& original, absl::Time as_of, TimeAxis axis) const;
+  // Sets content's order fields from `event`; false when it is no order event.
+  bool OrderContent(const kam::v1::AccountEvent& event, Content* content);
+  std::vector<absl::Time>& RetractionsOf(Target target);
+  // Registers `event_id` as `target` and hands it the retractions that named it before.
+  void Register(const std::string& event_id, Target target);
 
   std::vector<Original> originals_;
-  absl::flat_hash_map<std::string, size_t> original_by_id_;
-  // Recorded times of the retractions naming each event id.
-  absl::flat_hash_map<std::string, std::vector<absl::Time>> retractions_;
+  // Order ids, numbered in order of first sight: RevenueAt groups by number
+  // instead of hashing strings for every order at every call.
+  std::vector<std::string> order_ids_;
+  absl::flat_hash_map<std::string, uint32_t> order_by_id_;
+  absl::flat_hash_map<std::string, Target> target_by_event_id_;
+  // Retractions naming an event id not (yet) held: a non-order event, or one
+  // recorded later (never by Accounts, possible through EventStore.Append).
+  absl::flat_hash_map<std::string, std::vector<absl::Time>> pending_retractions_;
 };
 
 }  // namespace kam::projections

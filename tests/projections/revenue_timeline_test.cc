@@ -8,11 +8,13 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "eventstore/rocksdb_log.h"
 #include "gtest/gtest.h"
 #include "projections/account_state.h"
@@ -121,6 +123,66 @@ TEST(RevenueTimelineTest, NextEdgeIsWhenAnOrderEntersOrLeavesTheWindow) {
   EXPECT_EQ(edge, t0 + absl::Hours(2));  // The second order becomes visible.
   EXPECT_EQ(timeline.RevenueAt(t0 + absl::Hours(3), TimeAxis::kOccurred, window, &edge), 20);
   EXPECT_EQ(edge, t0 + window);  // The first order leaves.
+}
+
+StoredEvent Placed(const std::string& event_id, uint64_t position, absl::Time at,
+                   const std::string& order_id, int64_t amount) {
+  StoredEvent e;
+  e.event_id = event_id;
+  e.position = position;
+  e.occurred_at = at;
+  e.recorded_at = at;
+  e.event.mutable_order_placed()->set_order_id(order_id);
+  e.event.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
+  return e;
+}
+
+// Amounts whose sum overflows: the result depends on the order of the sum,
+// which must be the fold's (placed_at, then order id), not the log's.
+TEST(RevenueTimelineTest, SaturatesInTheFoldsOrderWhenTheSumOverflows) {
+  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
+  const absl::Duration window = absl::Hours(24 * 365);
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  const std::vector<std::vector<int64_t>> cases = {
+      {max, max, -max}, {-max, max, max}, {max, -max, max}, {max / 2 + 1, max / 2 + 1}, {max, 1}};
+  for (const std::vector<int64_t>& amounts : cases) {
+    std::vector<StoredEvent> events;
+    for (size_t i = 0; i < amounts.size(); ++i) {
+      // Logged in reverse business order.
+      events.push_back(Placed(absl::StrCat("e", i), i + 1, t0 - absl::Hours(i),
+                              absl::StrCat("o", i), amounts[i]));
+    }
+    RevenueTimeline timeline;
+    for (const StoredEvent& e : events) timeline.Add(e);
+    for (TimeAxis axis : {TimeAxis::kOccurred, TimeAxis::kRecorded}) {
+      EXPECT_EQ(timeline.RevenueAt(t0, axis, window, nullptr),
+                SlowRevenue("a", events, t0, axis, window))
+          << amounts[0] << " " << amounts[1];
+    }
+  }
+}
+
+// Only EventStore.Append can log a retraction before the event it names;
+// the timeline still reads such a log as the fold does.
+TEST(RevenueTimelineTest, RetractionLoggedBeforeTheEventItNamesCountsAsTheFoldCountsIt) {
+  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
+  const absl::Duration window = absl::Hours(24 * 365);
+  StoredEvent retraction;
+  retraction.event_id = "r";
+  retraction.position = 1;
+  retraction.occurred_at = t0;
+  retraction.recorded_at = t0;
+  retraction.event.mutable_event_retracted()->set_retracted_event_id("p");
+  std::vector<StoredEvent> events = {retraction, Placed("p", 2, t0 + absl::Hours(1), "o-1", 100),
+                                     Placed("q", 3, t0 + absl::Hours(2), "o-2", 7)};
+  RevenueTimeline timeline;
+  for (const StoredEvent& e : events) timeline.Add(e);
+  for (TimeAxis axis : {TimeAxis::kOccurred, TimeAxis::kRecorded}) {
+    for (absl::Time as_of : {t0, t0 + absl::Hours(1), t0 + absl::Hours(3)}) {
+      EXPECT_EQ(timeline.RevenueAt(as_of, axis, window, nullptr),
+                SlowRevenue("a", events, as_of, axis, window));
+    }
+  }
 }
 
 }  // namespace
