@@ -168,6 +168,7 @@ class RocksDbLog final : public EventLog {
   uint64_t head_position() const { return head_position_.load(std::memory_order_acquire); }
 
   const std::string directory_;
+  // Holds options_.env, which db_ uses until it is destroyed: keep it above db_.
   const RocksDbLogOptions options_;
   const Clock& clock_;
   rocksdb::WriteOptions write_options_;
@@ -742,6 +743,7 @@ absl::Status OpenError(const std::string& directory, const rocksdb::Status& s) {
 absl::StatusOr<std::unique_ptr<EventLog>> OpenRocksDbLog(const std::string& directory,
                                                          const RocksDbLogOptions& options) {
   rocksdb::DBOptions db_options = internal::MakeDbOptions(options.create_if_missing);
+  if (options.env != nullptr) db_options.env = options.env.get();
   if (!options.create_if_missing &&
       !std::filesystem::exists(std::filesystem::path(directory) / "CURRENT")) {
     // Checked here because RocksDB creates the directory before it looks.

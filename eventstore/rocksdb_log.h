@@ -25,6 +25,10 @@
 #include "eventstore/event_log.h"
 #include "eventstore/limits.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace kam::eventstore {
 
 struct RocksDbLogOptions {
@@ -48,6 +52,11 @@ struct RocksDbLogOptions {
   // Source of recorded_at; nullptr means the system clock. Not owned; must
   // outlive the log.
   const Clock* clock = nullptr;
+
+  // The file system the log lives on (the log holds it until destroyed);
+  // nullptr means the default. For tests that inject I/O failures, and for
+  // custom storage.
+  std::shared_ptr<rocksdb::Env> env;
 
   // Called by the commit leader after each commit group is durably written
   // (and, unless unsafe_skip_fsync_on_append, fsynced) and published, with
