@@ -315,6 +315,7 @@ void RocksDbLog::CommitGroup(const std::vector<PendingAppend*>& group) {
     // the log is reopened and recovers from what is durable.
     broken_ = FromRocksDb(written, absl::StrCat("appending to the log in ", directory_));
     for (PendingAppend* append : staged) append->result = broken_;
+    if (options_.on_appends_refused) options_.on_appends_refused(broken_);
     return;
   }
   last_recorded_at_ = state.recorded_at;

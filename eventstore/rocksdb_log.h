@@ -64,6 +64,11 @@ struct RocksDbLogOptions {
   // appends are not counted. For metrics: it runs on an appending thread
   // while later appends wait, so it must be fast and must not append.
   std::function<void(size_t appends, size_t events)> on_group_commit;
+
+  // Called once, on the committing thread, when a failed write (a full disk,
+  // an I/O error) makes the log refuse every later append until it is
+  // reopened, with that cause. For alerting; it must not append.
+  std::function<void(const absl::Status& cause)> on_appends_refused;
 };
 
 // Opens (or creates) the log stored in `directory`.

@@ -10,8 +10,12 @@ namespace {
 constexpr size_t kEventsPerBatch = 4096;
 }  // namespace
 
-Projector::Projector(eventstore::EventLog* log, ProjectionStore* store, ApplyListener on_applied)
-    : log_(log), store_(store), on_applied_(std::move(on_applied)) {
+Projector::Projector(eventstore::EventLog* log, ProjectionStore* store, ApplyListener on_applied,
+                     FailureListener on_failure)
+    : log_(log),
+      store_(store),
+      on_applied_(std::move(on_applied)),
+      on_failure_(std::move(on_failure)) {
   absl::MutexLock lock(&mu_);
   checkpoint_ = store_->checkpoint().position;
 }
@@ -80,8 +84,11 @@ void Projector::Run() {
     bool applied_any = false;
     absl::Status s = ApplyBatch(&applied_any);
     if (!s.ok()) {
-      absl::MutexLock lock(&mu_);
-      status_ = s;
+      {
+        absl::MutexLock lock(&mu_);
+        status_ = s;
+      }
+      if (on_failure_) on_failure_(s);
       return;
     }
   }

@@ -31,8 +31,13 @@ class Projector {
   // Called after each batch the store applied, on the projector's thread.
   using ApplyListener = std::function<void(absl::Span<const eventstore::RecordedEvent>)>;
 
+  // Called once, on the projector's thread, when an error stops the
+  // background thread (see status()).
+  using FailureListener = std::function<void(const absl::Status& cause)>;
+
   // Neither `log` nor `store` is owned; both must outlive the projector.
-  Projector(eventstore::EventLog* log, ProjectionStore* store, ApplyListener on_applied = nullptr);
+  Projector(eventstore::EventLog* log, ProjectionStore* store, ApplyListener on_applied = nullptr,
+            FailureListener on_failure = nullptr);
   ~Projector();  // Stops.
 
   Projector(const Projector&) = delete;
@@ -61,6 +66,7 @@ class Projector {
   eventstore::EventLog* const log_;
   ProjectionStore* const store_;
   const ApplyListener on_applied_;
+  const FailureListener on_failure_;
   uint64_t listener_id_ = 0;
   std::thread thread_;
 

@@ -12,10 +12,15 @@
 #ifndef KAM_SERVICES_ENGINE_H_
 #define KAM_SERVICES_ENGINE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "eventstore/clock.h"
 #include "eventstore/event_log.h"
 #include "projections/account_views.h"
@@ -24,7 +29,18 @@
 #include "projections/rules_config.h"
 #include "services/metrics.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace kam::services {
+
+// A part of the engine that stopped working until the engine is reopened
+// (kamd restarted), after the cause is repaired.
+enum class EngineFault {
+  kLogRefusesAppends,   // A write failed (full disk, I/O error); reads still work.
+  kProjectionsStopped,  // Applying events failed; views stay at their position.
+};
 
 struct EngineOptions {
   std::string data_dir = "./data";  // Holds log/ and projections/.
@@ -36,6 +52,9 @@ struct EngineOptions {
   // others). Not owned; must outlive the engine. nullptr: the engine keeps
   // its own, which nobody serves.
   ServerMetrics* metrics = nullptr;
+  // The file system the log lives on; nullptr: the default. Tests inject
+  // I/O failures with it.
+  std::shared_ptr<rocksdb::Env> log_env;
 };
 
 class Engine {
@@ -58,8 +77,15 @@ class Engine {
   // Thread-safe; see metrics.h.
   ServerMetrics& metrics() { return *metrics_; }
 
+  // Calls `listener` once for each fault, on the thread that met it, and at
+  // once for faults met before. It must be fast and must not append. Every
+  // fault is also counted in metrics(). Thread-safe.
+  using FaultListener = std::function<void(EngineFault, const absl::Status& cause)>;
+  void OnFault(FaultListener listener);
+
  private:
   Engine() = default;
+  void Fault(EngineFault fault, const absl::Status& cause);
 
   const eventstore::Clock* clock_ = nullptr;
   std::unique_ptr<ServerMetrics> own_metrics_;  // When none was given.
@@ -68,6 +94,10 @@ class Engine {
   std::unique_ptr<projections::ProjectionStore> store_;
   std::unique_ptr<projections::AccountViews> views_;
   std::unique_ptr<projections::Projector> projector_;
+
+  absl::Mutex fault_mu_;
+  std::vector<FaultListener> fault_listeners_ ABSL_GUARDED_BY(fault_mu_);
+  std::vector<std::pair<EngineFault, absl::Status>> faults_ ABSL_GUARDED_BY(fault_mu_);
 };
 
 }  // namespace kam::services

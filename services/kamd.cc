@@ -162,6 +162,20 @@ void SampleOnScrape(kam::services::ServerMetrics* metrics, kam::services::Engine
   });
 }
 
+// Said once per fault: the operator's cue to repair the cause and restart.
+void LogFault(kam::services::EngineFault fault, const absl::Status& cause) {
+  const bool log = fault == kam::services::EngineFault::kLogRefusesAppends;
+  Log("error",
+      log ? "the log refuses appends until kamd is restarted; reads still work"
+          : "the projections stopped until kamd is restarted; views stay where they were",
+      {{"cause", std::string(cause.message())},
+       {"code", absl::StatusCodeToString(cause.code())},
+       {"then",
+        log ? "free disk space or repair the disk, then restart kamd: it recovers every "
+              "acknowledged append"
+            : "repair the cause, then restart kamd (kamctl rebuild if it cannot catch up)"}});
+}
+
 int Fail(const std::string& what, const absl::Status& status) {
   Log("error", what,
       {{"error", std::string(status.message())},
@@ -219,6 +233,7 @@ int Serve(const Flags& flags, const sigset_t& signals) {
   absl::StatusOr<std::unique_ptr<kam::services::Engine>> engine = OpenEngine(flags, *options);
   if (!engine.ok()) return Fail("cannot open the engine", engine.status());
   SampleOnScrape(&metrics, engine->get());
+  (*engine)->OnFault(LogFault);
   // Runs before the engine closes, on every path: no scrape reads a closed engine.
   absl::Cleanup stop_sampling = [&metrics] { metrics.ClearScrapeHook(); };
   if (!flags.metrics_listen.empty()) {

@@ -86,7 +86,13 @@ struct ServerMetrics::Instruments {
         view_cache_views(
             AddGauge(*registry, "kam_view_cache_views", "Views of now held in the cache.")),
         view_warming_queued(AddGauge(*registry, "kam_view_warming_queued",
-                                     "Accounts whose view of now waits to be computed ahead.")) {}
+                                     "Accounts whose view of now waits to be computed ahead.")),
+        log_refuses_appends(AddGauge(*registry, "kam_log_refuses_appends",
+                                     "Whether a failed write (full disk, I/O error) made the log "
+                                     "refuse appends until kamd is restarted (1) or not (0).")),
+        projections_stopped(AddGauge(*registry, "kam_projections_stopped",
+                                     "Whether an error stopped the projections until kamd is "
+                                     "restarted (1) or not (0).")) {}
 
   std::shared_ptr<prometheus::Registry> registry;
   prometheus::Counter& appends;
@@ -103,6 +109,8 @@ struct ServerMetrics::Instruments {
   prometheus::Counter& view_cache_misses;
   prometheus::Gauge& view_cache_views;
   prometheus::Gauge& view_warming_queued;
+  prometheus::Gauge& log_refuses_appends;
+  prometheus::Gauge& projections_stopped;
   std::unique_ptr<prometheus::Exposer> exposer;
 };
 
@@ -199,6 +207,10 @@ void ServerMetrics::ViewCache(uint64_t hits, uint64_t misses, size_t views, size
   m.view_cache_views.Set(static_cast<double>(views));
   m.view_warming_queued.Set(static_cast<double>(queued));
 }
+
+void ServerMetrics::LogRefusesAppends() { instruments_->log_refuses_appends.Set(1); }
+
+void ServerMetrics::ProjectionsStopped() { instruments_->projections_stopped.Set(1); }
 
 std::string ServerMetrics::Text() const {
   return prometheus::TextSerializer().Serialize(scrape_->Collect());

@@ -70,6 +70,10 @@ class ServerMetrics {
   // The live-view cache: GetAccount calls for now answered from it and
   // computed (totals so far), views held, accounts queued for the warmer.
   void ViewCache(uint64_t hits, uint64_t misses, size_t views, size_t queued);
+  // The log refuses appends, or the projections stopped, until kamd is
+  // restarted (see Engine::OnFault).
+  void LogRefusesAppends();
+  void ProjectionsStopped();
 
   // Every metric in the Prometheus text format, after running the hook.
   std::string Text() const;

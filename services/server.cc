@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "eventstore/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -80,6 +81,37 @@ bool IsLoopbackAddress(const std::string& host_port) {
   return inet_pton(AF_INET, host.c_str(), &ipv4) == 1 && (ntohl(ipv4.s_addr) >> 24) == 127;
 }
 
+// grpc.health.v1 statuses: every kam.v1 service and the server ("") serve
+// until an engine fault stops what a restart would repair. The engine may
+// report after the server is gone, hence the shared, detachable object.
+class KamServer::Health {
+ public:
+  explicit Health(grpc::HealthCheckServiceInterface* service) : service_(service) {
+    for (const char* name :
+         {"", "kam.v1.EventStore", "kam.v1.Accounts", "kam.v1.Views", "kam.v1.Audit"}) {
+      service_->SetServingStatus(name, true);
+    }
+  }
+
+  void Mark(EngineFault fault) {
+    absl::MutexLock lock(&mu_);
+    if (service_ == nullptr) return;
+    service_->SetServingStatus("", false);
+    // Accounts only records; EventStore's reads and Audit still work.
+    service_->SetServingStatus(
+        fault == EngineFault::kLogRefusesAppends ? "kam.v1.Accounts" : "kam.v1.Views", false);
+  }
+
+  void Detach() {
+    absl::MutexLock lock(&mu_);
+    service_ = nullptr;
+  }
+
+ private:
+  absl::Mutex mu_;
+  grpc::HealthCheckServiceInterface* service_ ABSL_GUARDED_BY(mu_);
+};
+
 struct KamServer::Services {
   Services(Engine* engine, const Authorizer* authorizer, const ServiceLimits& limits)
       : event_store(engine, authorizer, limits),
@@ -121,12 +153,17 @@ absl::StatusOr<std::unique_ptr<KamServer>> KamServer::Start(Engine* engine,
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, " (address in use or not valid)"));
   }
+  server->health_ = std::make_shared<Health>(server->services_->server->GetHealthCheckService());
+  engine->OnFault([health = server->health_](EngineFault fault, const absl::Status& /*cause*/) {
+    health->Mark(fault);
+  });
   return server;
 }
 
 void KamServer::Shutdown(absl::Time deadline) {
   if (shut_down_ || services_ == nullptr || services_->server == nullptr) return;
   shut_down_ = true;
+  if (health_ != nullptr) health_->Detach();
   services_->event_store.BeginShutdown();
   services_->server->Shutdown(absl::ToChronoTime(deadline));
   services_->server->Wait();

@@ -58,10 +58,12 @@ class KamServer {
 
  private:
   struct Services;
+  class Health;
   KamServer() = default;
 
   Authorizer authorizer_;
   std::unique_ptr<Services> services_;
+  std::shared_ptr<Health> health_;
   int port_ = 0;
   bool shut_down_ = false;
 };

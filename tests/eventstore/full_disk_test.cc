@@ -1,10 +1,10 @@
 // A full disk: the append that meets it fails with ResourceExhausted naming
-// the cause, the log refuses appends until it is reopened, and nothing that
-// was acknowledged is lost, whether the disk fills during blocking appends,
-// during asynchronous ones or before the log is opened.
+// the cause, the log refuses appends until it is reopened and reports that
+// once through on_appends_refused, and nothing that was acknowledged is lost,
+// whether the disk fills during blocking appends, during asynchronous ones or
+// before the log is opened.
 
 #include <algorithm>
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,9 +24,8 @@
 #include "eventstore/event_log.h"
 #include "eventstore/rocksdb_log.h"
 #include "gtest/gtest.h"
-#include "rocksdb/env.h"
-#include "rocksdb/file_system.h"
 #include "tests/eventstore/test_support.h"
+#include "tests/support/full_disk_env.h"
 
 namespace kam::eventstore {
 namespace {
@@ -37,133 +36,8 @@ using ::kam::eventstore::testing::LogTest;
 using ::kam::eventstore::testing::MakeEvent;
 using ::kam::eventstore::testing::ReadWholeLog;
 using ::kam::eventstore::testing::ReadWholeStream;
-
-// How a full disk shows itself to a writer.
-enum class Fault {
-  kWriteRefused,  // write(2) fails at once: nothing of the record lands.
-  kTornWrite,     // A short write, then ENOSPC: half the record lands.
-  kSyncFails,     // The write lands in the page cache; fsync fails.
-};
-
-// As RocksDB's POSIX file system reports ENOSPC (env/io_posix.cc), which
-// RocksDB's error handling tells apart from other I/O errors.
-rocksdb::IOStatus NoSpace(const std::string& context, const std::string& file) {
-  rocksdb::IOStatus s =
-      rocksdb::IOStatus::NoSpace(absl::StrCat(context, ": ", file), "No space left on device");
-  s.SetRetryable(true);
-  return s;
-}
-
-rocksdb::Slice FirstHalf(const rocksdb::Slice& data) {
-  return rocksdb::Slice(data.data(), data.size() / 2);
-}
-
-// A writable file on a disk that may fill up.
-class FullDiskFile final : public rocksdb::FSWritableFileOwnerWrapper {
- public:
-  FullDiskFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::string name, Fault fault,
-               const std::atomic<bool>* full)
-      : FSWritableFileOwnerWrapper(std::move(file)),
-        name_(std::move(name)),
-        fault_(fault),
-        full_(full) {}
-
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* dbg) override {
-    if (!WriteFails()) return target()->Append(data, options, dbg);
-    if (fault_ == Fault::kTornWrite) {
-      rocksdb::IOStatus torn = target()->Append(FirstHalf(data), options, dbg);
-      if (!torn.ok()) return torn;
-    }
-    return NoSpace("While appending to file", name_);
-  }
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                           const rocksdb::DataVerificationInfo& /*verification_info*/,
-                           rocksdb::IODebugContext* dbg) override {
-    return Append(data, options, dbg);
-  }
-  rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
-                                     const rocksdb::IOOptions& options,
-                                     rocksdb::IODebugContext* dbg) override {
-    if (!WriteFails()) return target()->PositionedAppend(data, offset, options, dbg);
-    if (fault_ == Fault::kTornWrite) {
-      rocksdb::IOStatus torn = target()->PositionedAppend(FirstHalf(data), offset, options, dbg);
-      if (!torn.ok()) return torn;
-    }
-    return NoSpace(absl::StrCat("While pwrite to file at offset ", offset), name_);
-  }
-  rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
-                                     const rocksdb::IOOptions& options,
-                                     const rocksdb::DataVerificationInfo& /*verification_info*/,
-                                     rocksdb::IODebugContext* dbg) override {
-    return PositionedAppend(data, offset, options, dbg);
-  }
-  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (SyncFails()) return NoSpace("While fdatasync", name_);
-    return target()->Sync(options, dbg);
-  }
-  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
-                          rocksdb::IODebugContext* dbg) override {
-    if (SyncFails()) return NoSpace("While fsync", name_);
-    return target()->Fsync(options, dbg);
-  }
-
- private:
-  bool WriteFails() const { return fault_ != Fault::kSyncFails && full_->load(); }
-  bool SyncFails() const { return fault_ == Fault::kSyncFails && full_->load(); }
-
-  const std::string name_;
-  const Fault fault_;
-  const std::atomic<bool>* const full_;
-};
-
-// The default file system, whose every writable file fails as `fault` says
-// while the disk is full.
-class FullDiskFileSystem final : public rocksdb::FileSystemWrapper {
- public:
-  explicit FullDiskFileSystem(Fault fault)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), fault_(fault) {}
-
-  const char* Name() const override { return "FullDiskFileSystem"; }
-
-  void SetFull(bool full) { full_.store(full); }
-
-  // RocksDB's own recovery starts once it sees free space: a full disk has
-  // none, so it waits as it would for a real one.
-  rocksdb::IOStatus GetFreeSpace(const std::string& path, const rocksdb::IOOptions& options,
-                                 uint64_t* free_space, rocksdb::IODebugContext* dbg) override {
-    if (!full_.load()) return target()->GetFreeSpace(path, options, free_space, dbg);
-    *free_space = 0;
-    return rocksdb::IOStatus::OK();
-  }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
-                                    rocksdb::IODebugContext* dbg) override {
-    return Wrap(name, target()->NewWritableFile(name, options, file, dbg), file);
-  }
-  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                       std::unique_ptr<rocksdb::FSWritableFile>* file,
-                                       rocksdb::IODebugContext* dbg) override {
-    return Wrap(name, target()->ReopenWritableFile(name, options, file, dbg), file);
-  }
-  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old_name,
-                                      const rocksdb::FileOptions& options,
-                                      std::unique_ptr<rocksdb::FSWritableFile>* file,
-                                      rocksdb::IODebugContext* dbg) override {
-    return Wrap(name, target()->ReuseWritableFile(name, old_name, options, file, dbg), file);
-  }
-
- private:
-  rocksdb::IOStatus Wrap(const std::string& name, rocksdb::IOStatus opened,
-                         std::unique_ptr<rocksdb::FSWritableFile>* file) {
-    if (opened.ok()) *file = std::make_unique<FullDiskFile>(std::move(*file), name, fault_, &full_);
-    return opened;
-  }
-
-  const Fault fault_;
-  std::atomic<bool> full_{false};
-};
+using ::kam::test_support::FullDisk;
+using Fault = ::kam::test_support::FullDisk::Fault;
 
 constexpr int kStreams = 4;
 
@@ -264,19 +138,47 @@ class AnswerBook {
   int answered_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// The causes on_appends_refused was called with, from the log's thread.
+class Refusals {
+ public:
+  void Record(const absl::Status& cause) {
+    absl::MutexLock lock(&mu_);
+    causes_.push_back(cause);
+  }
+
+  std::vector<absl::Status> Causes() const {
+    absl::MutexLock lock(&mu_);
+    return causes_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<absl::Status> causes_ ABSL_GUARDED_BY(mu_);
+};
+
+// Records a failure unless on_appends_refused was called exactly once, with
+// the code and message of `failed`.
+void ExpectRefusedOnceWith(const Refusals& refusals, const absl::Status& failed) {
+  const std::vector<absl::Status> causes = refusals.Causes();
+  ASSERT_EQ(causes.size(), 1u);
+  EXPECT_EQ(causes[0].code(), failed.code()) << causes[0];
+  EXPECT_EQ(causes[0].message(), failed.message());
+}
+
 // The log in `<tmp>/log`, on a disk the test fills up; Reopen() opens it on
 // the default file system once the disk has room again.
 class FullDiskTest : public LogTest, public ::testing::WithParamInterface<Fault> {
  protected:
-  FullDiskTest()
-      : disk_(std::make_shared<FullDiskFileSystem>(GetParam())),
-        env_(rocksdb::NewCompositeEnv(disk_)) {}
+  FullDiskTest() : disk_(GetParam()) {}
 
   RocksDbLogOptions Options() const override {
     RocksDbLogOptions options = LogTest::Options();
-    if (on_full_disk_) options.env = env_;
+    if (on_full_disk_) options.env = disk_.env();
     options.max_group_appends = max_group_appends_;
     options.on_group_commit = on_group_commit_;
+    options.on_appends_refused = [refusals = refusals_](const absl::Status& cause) {
+      refusals->Record(cause);
+    };
     return options;
   }
 
@@ -294,11 +196,12 @@ class FullDiskTest : public LogTest, public ::testing::WithParamInterface<Fault>
     }
   }
 
-  std::shared_ptr<FullDiskFileSystem> disk_;
-  std::shared_ptr<rocksdb::Env> env_;
+  FullDisk disk_;
   bool on_full_disk_ = true;
   size_t max_group_appends_ = RocksDbLogOptions().max_group_appends;
   std::function<void(size_t, size_t)> on_group_commit_;
+  // Shared with every log the test opens, which may call it until closed.
+  const std::shared_ptr<Refusals> refusals_ = std::make_shared<Refusals>();
 };
 
 TEST_P(FullDiskTest, AppendFailsNamingTheCauseAndAcknowledgedEventsAreKept) {
@@ -306,20 +209,25 @@ TEST_P(FullDiskTest, AppendFailsNamingTheCauseAndAcknowledgedEventsAreKept) {
   const LogState before = ReadState(log());
   const uint64_t acknowledged = before.events.size();
   ASSERT_EQ(acknowledged, 39u);
+  EXPECT_TRUE(refusals_->Causes().empty()) << "appends refused before the disk filled";
 
-  disk_->SetFull(true);
+  disk_.Fill();
   const std::vector<EventData> lost = {MakeEvent("lost-0"), MakeEvent("lost-1")};
   absl::StatusOr<AppendResult> failed = log().Append(StreamName(1), ExpectedVersion::Any(), lost);
   ExpectNamesFullDisk(failed.status(), log_dir());
+  // Answered after the listener ran, so it has been called by now.
+  ExpectRefusedOnceWith(*refusals_, failed.status());
 
   // Refused until reopened, even once the disk has room again: the failed
   // record's fate on disk is unknown until recovery decides it.
   absl::StatusOr<AppendResult> refused =
       log().Append(StreamName(2), ExpectedVersion::Any(), {MakeEvent("refused-0")});
   ExpectNamesFullDisk(refused.status(), log_dir());
-  disk_->SetFull(false);
+  disk_.Free();
   refused = log().Append(StreamName(3), ExpectedVersion::Any(), {MakeEvent("refused-1")});
   ExpectNamesFullDisk(refused.status(), log_dir());
+  // Once for the failure, not for each append it refuses.
+  ExpectRefusedOnceWith(*refusals_, failed.status());
 
   ASSERT_NO_FATAL_FAILURE(ExpectReadsAsBefore(log(), before));
   for (const char* id : {"lost-0", "refused-0", "refused-1"}) {
@@ -363,6 +271,7 @@ TEST_P(FullDiskTest, AppendFailsNamingTheCauseAndAcknowledgedEventsAreKept) {
       AppendResult next, log().Append(StreamName(0), ExpectedVersion::Any(), {MakeEvent("next")}));
   EXPECT_EQ(next.first_position, head + 1);
   ExpectChainVerifies(log(), head + 1);
+  EXPECT_EQ(refusals_->Causes().size(), 1u) << "the reopened log refused appends";
 }
 
 TEST_P(FullDiskTest, AsyncAppendsAreEachAnsweredOnceAndAcknowledgedOnesSurvive) {
@@ -384,7 +293,7 @@ TEST_P(FullDiskTest, AsyncAppendsAreEachAnsweredOnceAndAcknowledgedOnesSurvive) 
     // AppendAsync never waits for a commit, so holding this one up cannot
     // stop the first halves from being issued.
     first_halves_issued.Wait();
-    disk_->SetFull(true);
+    disk_.Fill();
     full.Notify();
   };
   ASSERT_NO_FATAL_FAILURE(Reopen());
@@ -410,6 +319,9 @@ TEST_P(FullDiskTest, AsyncAppendsAreEachAnsweredOnceAndAcknowledgedOnesSurvive) 
   Close();
   on_group_commit_ = nullptr;
 
+  // Every refused append is refused for the one failure that was reported.
+  const std::vector<absl::Status> causes = refusals_->Causes();
+  ASSERT_EQ(causes.size(), 1u);
   const std::vector<AnswerBook::Answer> answers = book.Answers();
   std::vector<std::pair<uint64_t, uint64_t>> acknowledged_ranges;
   for (int a = 0; a < kAppends; ++a) {
@@ -419,6 +331,7 @@ TEST_P(FullDiskTest, AsyncAppendsAreEachAnsweredOnceAndAcknowledgedOnesSurvive) 
       acknowledged_ranges.emplace_back(answer.result->first_position, answer.result->last_position);
     } else {
       ExpectNamesFullDisk(answer.result.status(), log_dir());
+      EXPECT_EQ(answer.result.status().message(), causes[0].message()) << "append " << a;
     }
     if (a % kPerThread >= kPerThread / 2) {
       EXPECT_FALSE(answer.result.ok()) << "append " << a << " was issued on a full disk";
@@ -479,12 +392,12 @@ TEST_P(FullDiskTest, OpeningOnAFullDiskFailsNamingTheCauseAndLosesNothing) {
 
   // Recovery writes the events it replays from the WAL into a table file
   // before the log opens, so opening needs room.
-  disk_->SetFull(true);
+  disk_.Fill();
   absl::StatusOr<std::unique_ptr<EventLog>> opened = OpenRocksDbLog(log_dir(), Options());
   ASSERT_FALSE(opened.ok());
   ExpectNamesFullDisk(opened.status(), log_dir());
 
-  disk_->SetFull(false);
+  disk_.Free();
   ASSERT_NO_FATAL_FAILURE(Open());
   ASSERT_NO_FATAL_FAILURE(ExpectReadsAsBefore(log(), before));
   ExpectChainVerifies(log(), before.events.size());
@@ -497,15 +410,7 @@ INSTANTIATE_TEST_SUITE_P(Faults, FullDiskTest,
                          ::testing::Values(Fault::kWriteRefused, Fault::kTornWrite,
                                            Fault::kSyncFails),
                          [](const ::testing::TestParamInfo<Fault>& info) {
-                           switch (info.param) {
-                             case Fault::kWriteRefused:
-                               return "WriteRefused";
-                             case Fault::kTornWrite:
-                               return "TornWrite";
-                             case Fault::kSyncFails:
-                               return "SyncFails";
-                           }
-                           return "Unknown";
+                           return ::kam::test_support::FaultName(info.param);
                          });
 
 }  // namespace

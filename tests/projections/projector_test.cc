@@ -5,12 +5,16 @@
 
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "eventstore/rocksdb_log.h"
 #include "gtest/gtest.h"
@@ -122,6 +126,73 @@ TEST_F(ProjectorTest, RestartInTheMiddleResumesWithoutDoubleApplying) {
   auto scanned = (*store)->ScanDigest();
   ASSERT_TRUE(scanned.ok());
   EXPECT_EQ(*scanned, (*store)->checkpoint().digest);
+}
+
+// A store whose Apply fails once `fail` is set, as a full disk would make it.
+class FailingStore final : public ProjectionStore {
+ public:
+  explicit FailingStore(ProjectionStore* store) : store_(store) {}
+  std::atomic<bool> fail{false};
+
+  absl::Status Apply(absl::Span<const eventstore::RecordedEvent> events) override {
+    if (fail.load()) return absl::ResourceExhaustedError("projections: No space left on device");
+    return store_->Apply(events);
+  }
+  absl::StatusOr<std::string> FileEvents(
+      absl::Span<const eventstore::RecordedEvent> events) override {
+    return store_->FileEvents(events);
+  }
+  absl::Status Seal(const Checkpoint& checkpoint) override { return store_->Seal(checkpoint); }
+  Checkpoint checkpoint() const override { return store_->checkpoint(); }
+  absl::StatusOr<std::vector<StoredEvent>> LoadStream(absl::string_view stream) const override {
+    return store_->LoadStream(stream);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::vector<StoredEvent>>>> LoadRevenueEvents()
+      const override {
+    return store_->LoadRevenueEvents();
+  }
+  absl::StatusOr<std::vector<std::string>> AccountIds() const override {
+    return store_->AccountIds();
+  }
+  absl::StatusOr<std::string> ScanDigest() const override { return store_->ScanDigest(); }
+
+ private:
+  ProjectionStore* const store_;
+};
+
+TEST_F(ProjectorTest, AFailedApplyStopsTheProjectorAndIsReportedOnce) {
+  auto store = OpenCurrentProjections(root_ + "/projections");
+  ASSERT_TRUE(store.ok());
+  FailingStore failing(store->get());
+  absl::Mutex mu;
+  std::vector<absl::Status> reported;
+  absl::Notification stopped;
+  Projector projector(log_.get(), &failing, nullptr, [&](const absl::Status& cause) {
+    {
+      absl::MutexLock lock(&mu);
+      reported.push_back(cause);
+    }
+    if (!stopped.HasBeenNotified()) stopped.Notify();
+  });
+  ASSERT_TRUE(projector.Start().ok());
+  AppendVisits(3, 2);
+  const uint64_t applied = log_->Head().position;
+  ASSERT_EQ(projector.WaitFor(applied, absl::Now() + absl::Seconds(30)), applied);
+  EXPECT_TRUE(projector.status().ok());
+
+  failing.fail = true;
+  AppendVisits(3, 2);
+  AppendVisits(3, 2);  // More events after the failure report nothing more.
+  ASSERT_TRUE(stopped.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // A stopped projector answers waits at once with where it stopped.
+  EXPECT_EQ(projector.WaitFor(log_->Head().position, absl::InfiniteFuture()), applied);
+  projector.Stop();
+  EXPECT_EQ(projector.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(absl::StrContains(projector.status().message(), "No space"));
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0], projector.status());
+  EXPECT_EQ((*store)->checkpoint().position, applied);
 }
 
 TEST_F(ProjectorTest, BackgroundProjectorReachesAppendedPositions) {

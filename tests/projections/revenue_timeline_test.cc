@@ -100,31 +100,6 @@ TEST(RevenueTimelineTest, MatchesTheFoldOnAGeneratedPortfolioOnBothAxes) {
   EXPECT_GT(nonzero, 1000) << "most samples should see revenue";
 }
 
-TEST(RevenueTimelineTest, NextEdgeIsWhenAnOrderEntersOrLeavesTheWindow) {
-  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
-  const absl::Duration window = absl::Hours(24 * 365);
-  StoredEvent placed;
-  placed.event_id = "o";
-  placed.position = 1;
-  placed.occurred_at = t0;
-  placed.recorded_at = t0;
-  placed.event.mutable_order_placed()->set_order_id("o-1");
-  placed.event.mutable_order_placed()->mutable_amount()->set_minor_units(10);
-  StoredEvent future = placed;  // Placed a minute ahead (clock skew).
-  future.event_id = "f";
-  future.position = 2;
-  future.occurred_at = t0 + absl::Hours(2);
-  future.event.mutable_order_placed()->set_order_id("o-2");
-  RevenueTimeline timeline;
-  timeline.Add(placed);
-  timeline.Add(future);
-  absl::Time edge;
-  EXPECT_EQ(timeline.RevenueAt(t0 + absl::Hours(1), TimeAxis::kOccurred, window, &edge), 10);
-  EXPECT_EQ(edge, t0 + absl::Hours(2));  // The second order becomes visible.
-  EXPECT_EQ(timeline.RevenueAt(t0 + absl::Hours(3), TimeAxis::kOccurred, window, &edge), 20);
-  EXPECT_EQ(edge, t0 + window);  // The first order leaves.
-}
-
 StoredEvent Placed(const std::string& event_id, uint64_t position, absl::Time at,
                    const std::string& order_id, int64_t amount) {
   StoredEvent e;
@@ -135,6 +110,22 @@ StoredEvent Placed(const std::string& event_id, uint64_t position, absl::Time at
   e.event.mutable_order_placed()->set_order_id(order_id);
   e.event.mutable_order_placed()->mutable_amount()->set_minor_units(amount);
   return e;
+}
+
+TEST(RevenueTimelineTest, NextEdgeIsWhenAnOrderEntersOrLeavesTheWindow) {
+  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
+  const absl::Duration window = absl::Hours(24 * 365);
+  const StoredEvent placed = Placed("o", 1, t0, "o-1", 10);
+  StoredEvent future = Placed("f", 2, t0 + absl::Hours(2), "o-2", 10);
+  future.recorded_at = t0;  // Placed ahead of when it was recorded (clock skew).
+  RevenueTimeline timeline;
+  timeline.Add(placed);
+  timeline.Add(future);
+  absl::Time edge;
+  EXPECT_EQ(timeline.RevenueAt(t0 + absl::Hours(1), TimeAxis::kOccurred, window, &edge), 10);
+  EXPECT_EQ(edge, t0 + absl::Hours(2));  // The second order becomes visible.
+  EXPECT_EQ(timeline.RevenueAt(t0 + absl::Hours(3), TimeAxis::kOccurred, window, &edge), 20);
+  EXPECT_EQ(edge, t0 + window);  // The first order leaves.
 }
 
 // Amounts whose sum overflows: the result depends on the order of the sum,

@@ -71,6 +71,9 @@ class TestServer {
                                    grpc::InsecureChannelCredentials());
   }
 
+  // What the next Start() opens the engine with (its data_dir aside).
+  EngineOptions& engine_options() { return engine_options_; }
+
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   Engine& engine() { return *engine_; }
   KamServer& server() { return *server_; }
