@@ -15,11 +15,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
 #include "kam/v1/accounts.grpc.pb.h"
 #include "kam/v1/audit.grpc.pb.h"
@@ -27,6 +24,7 @@
 #include "kam/v1/views.grpc.pb.h"
 #include "services/engine.h"
 #include "services/metrics.h"
+#include "tests/services/grpc_bytes.h"
 #include "tests/services/test_server.h"
 #include "tests/support/account_events.h"
 #include "tests/support/full_disk_env.h"
@@ -35,6 +33,7 @@ namespace kam::services {
 namespace {
 
 using ::kam::services::testing::Context;
+using ::kam::services::testing::HealthOf;
 using ::kam::services::testing::TestServer;
 using ::kam::test_support::FullDisk;
 using Fault = ::kam::test_support::FullDisk::Fault;
@@ -42,48 +41,6 @@ namespace ts = ::kam::test_support;
 
 constexpr char kAccount[] = "acme";
 constexpr char kStream[] = "imports";  // Appended to through EventStore.
-
-// ---------------------------------------------------------------------------
-// grpc.health.v1 through the generic stub (Debian's gRPC ships no health
-// proto), as in standard_services_test.cc.
-
-std::string ToString(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(buffer.Dump(&slices).ok());
-  std::string out;
-  for (const grpc::Slice& slice : slices) {
-    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return out;
-}
-
-// "SERVING", "NOT_SERVING", or what else Check answered for `service`.
-std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
-  grpc::GenericStub stub(channel);
-  auto context = Context();
-  // HealthCheckRequest{service}: field 1, length-delimited, its length one
-  // byte as names are short; proto3 writes nothing for "".
-  const std::string length(1, static_cast<char>(service.size()));
-  grpc::Slice slice(service.empty() ? "" : absl::StrCat("\x0a", length, service));
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(context.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                 &response, [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  if (!status.ok()) {
-    return absl::StrCat("error ", status.error_code(), ": ", status.error_message());
-  }
-  // HealthCheckResponse{status}: field 1, varint.
-  const std::string answer = ToString(response);
-  if (answer == std::string("\x08\x01", 2)) return "SERVING";
-  if (answer == std::string("\x08\x02", 2)) return "NOT_SERVING";
-  return absl::StrCat("unexpected answer of ", answer.size(), " bytes");
-}
 
 // The health of the server ("") and of each kam.v1 service.
 std::map<std::string, std::string> Health(const std::shared_ptr<grpc::Channel>& channel) {

@@ -9,43 +9,22 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
+#include "tests/services/grpc_bytes.h"
 #include "tests/services/test_server.h"
 
 namespace kam::services {
 namespace {
 
-std::string ToString(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(buffer.Dump(&slices).ok());
-  std::string out;
-  for (const grpc::Slice& slice : slices) {
-    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return out;
-}
-
-grpc::ByteBuffer FromString(const std::string& bytes) {
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
-}
+using testing::FromString;
+using testing::ToString;
 
 TEST(StandardServicesTest, HealthCheckSaysServing) {
   testing::TestServer server;
-  grpc::GenericStub stub(server.channel());
-  auto context = testing::Context();
-  grpc::ByteBuffer request = FromString("");  // HealthCheckRequest{service: ""}.
-  grpc::ByteBuffer response;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(context.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                 &response, [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  // HealthCheckResponse{status: SERVING (1)}: field 1, varint 1.
-  EXPECT_EQ(ToString(response), std::string("\x08\x01", 2));
+  EXPECT_EQ(testing::HealthOf(server.channel(), ""), "SERVING");
+  for (const char* service :
+       {"kam.v1.EventStore", "kam.v1.Accounts", "kam.v1.Views", "kam.v1.Audit"}) {
+    EXPECT_EQ(testing::HealthOf(server.channel(), service), "SERVING") << service;
+  }
 }
 
 // Reflection's ServerReflectionInfo is a bidirectional stream: one request
