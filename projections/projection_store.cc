@@ -127,8 +127,9 @@ void StageEvent(const eventstore::RecordedEvent& e, rocksdb::WriteBatch* batch,
 
 class RocksDbProjectionStore final : public ProjectionStore {
  public:
-  RocksDbProjectionStore(std::string directory, std::unique_ptr<rocksdb::DB> db, bool bulk_load)
-      : directory_(std::move(directory)), db_(std::move(db)) {
+  RocksDbProjectionStore(std::string directory, std::shared_ptr<rocksdb::Env> env,
+                         std::unique_ptr<rocksdb::DB> db, bool bulk_load)
+      : directory_(std::move(directory)), env_(std::move(env)), db_(std::move(db)) {
     // A crash in a bulk load leaves a half-built directory that is never
     // swapped in, so it needs neither WAL nor fsync.
     write_options_.disableWAL = bulk_load;
@@ -270,6 +271,8 @@ class RocksDbProjectionStore final : public ProjectionStore {
 
  private:
   const std::string directory_;
+  // db_ uses env_ until it is destroyed: keep env_ above db_.
+  const std::shared_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions write_options_;
   mutable absl::Mutex mu_;
@@ -310,8 +313,8 @@ void AddDigest(std::string* sum, absl::string_view addend) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string& directory,
-                                                                       bool bulk_load) {
+absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
+    const std::string& directory, bool bulk_load, std::shared_ptr<rocksdb::Env> env) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) {
@@ -323,6 +326,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std
   options.paranoid_checks = true;
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   options.max_background_jobs = 2;
+  if (env != nullptr) options.env = env.get();
   if (bulk_load) {
     // A bulk load only appends: an unsorted vector memtable takes inserts in
     // O(1) and is sorted once at flush, where a skiplist compares keys on
@@ -339,7 +343,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std
                         absl::StrCat("cannot open projections in ", directory, ": ", s.ToString()));
   }
   auto store = std::make_unique<RocksDbProjectionStore>(
-      directory, std::unique_ptr<rocksdb::DB>(raw), bulk_load);
+      directory, std::move(env), std::unique_ptr<rocksdb::DB>(raw), bulk_load);
   KAM_RETURN_IF_ERROR(store->LoadCheckpoint());
   return std::unique_ptr<ProjectionStore>(std::move(store));
 }

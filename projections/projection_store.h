@@ -29,6 +29,10 @@
 #include "eventstore/event_log.h"
 #include "projections/history.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace kam::projections {
 
 inline constexpr char kAccountStreamPrefix[] = "account-";
@@ -47,8 +51,13 @@ struct Checkpoint {
 class ProjectionStore {
  public:
   // Opens or creates the state in `directory`. Errors name the directory.
-  static absl::StatusOr<std::unique_ptr<ProjectionStore>> Open(const std::string& directory,
-                                                               bool bulk_load = false);
+  // `env` is the file system the RocksDB database lives on (the store holds
+  // it until destroyed); nullptr means the default. For tests that inject
+  // I/O failures, and for custom storage. The directory itself is created
+  // on the real file system.
+  static absl::StatusOr<std::unique_ptr<ProjectionStore>> Open(
+      const std::string& directory, bool bulk_load = false,
+      std::shared_ptr<rocksdb::Env> env = nullptr);
   virtual ~ProjectionStore() = default;
 
   // Files the projected events among `events` (consecutive log positions

@@ -145,18 +145,20 @@ absl::Status DealLog(const eventstore::EventLog& log, uint64_t head,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenCurrentProjections(const std::string& root) {
+absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenCurrentProjections(
+    const std::string& root, std::shared_ptr<rocksdb::Env> env) {
   KAM_ASSIGN_OR_RETURN(std::string name, ReadCurrent(root));
   if (name.empty()) {
     name = "state-1";
     std::error_code ec;
     std::filesystem::create_directories(root, ec);
     if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create ", root));
-    KAM_ASSIGN_OR_RETURN(auto store, ProjectionStore::Open(root + "/" + name));
+    KAM_ASSIGN_OR_RETURN(auto store,
+                         ProjectionStore::Open(root + "/" + name, /*bulk_load=*/false, env));
     KAM_RETURN_IF_ERROR(WriteCurrent(root, name));
     return store;
   }
-  return ProjectionStore::Open(root + "/" + name);
+  return ProjectionStore::Open(root + "/" + name, /*bulk_load=*/false, std::move(env));
 }
 
 absl::StatusOr<Checkpoint> RebuildProjections(const eventstore::EventLog& log,

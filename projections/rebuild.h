@@ -21,7 +21,11 @@
 namespace kam::projections {
 
 // Opens the state CURRENT names, creating an empty first state if none.
-absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenCurrentProjections(const std::string& root);
+// `env` is the file system the state's RocksDB database lives on (see
+// ProjectionStore::Open); `root`, CURRENT and the state directories are
+// handled on the real file system.
+absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenCurrentProjections(
+    const std::string& root, std::shared_ptr<rocksdb::Env> env = nullptr);
 
 struct RebuildOptions {
   int threads = 2;

@@ -25,7 +25,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   KAM_ASSIGN_OR_RETURN(engine->log_,
                        eventstore::OpenRocksDbLog(options.data_dir + "/log", log_options));
   KAM_ASSIGN_OR_RETURN(engine->store_,
-                       projections::OpenCurrentProjections(options.data_dir + "/projections"));
+                       projections::OpenCurrentProjections(options.data_dir + "/projections",
+                                                           options.projections_env));
   engine->views_ = std::make_unique<projections::AccountViews>(engine->store_.get(), options.rules,
                                                                engine->clock_);
   KAM_RETURN_IF_ERROR(engine->views_->Load());

@@ -55,6 +55,10 @@ struct EngineOptions {
   // The file system the log lives on; nullptr: the default. Tests inject
   // I/O failures with it.
   std::shared_ptr<rocksdb::Env> log_env;
+  // The file system the projections' RocksDB database lives on (their
+  // directories and CURRENT stay on the default one); nullptr: the default.
+  // Tests inject I/O failures with it.
+  std::shared_ptr<rocksdb::Env> projections_env;
 };
 
 class Engine {

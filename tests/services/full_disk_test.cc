@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -22,6 +23,7 @@
 #include "kam/v1/audit.grpc.pb.h"
 #include "kam/v1/event_store.grpc.pb.h"
 #include "kam/v1/views.grpc.pb.h"
+#include "projections/projection_store.h"
 #include "services/engine.h"
 #include "services/metrics.h"
 #include "tests/services/grpc_bytes.h"
@@ -273,6 +275,202 @@ TEST_P(FullDiskTest, RecordingStopsReadsGoOnAndARestartKeepsEveryAcknowledgedEve
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, FullDiskTest,
+                         ::testing::Values(Fault::kWriteRefused, Fault::kTornWrite,
+                                           Fault::kSyncFails),
+                         [](const ::testing::TestParamInfo<Fault>& info) {
+                           return ::kam::test_support::FaultName(info.param);
+                         });
+
+// ---------------------------------------------------------------------------
+// The projections' disk fills; the log's has room.
+
+// A server whose projections are on a disk the test fills, its log on the
+// default disk; RestartOnDefaultDisk() starts it again on the same data
+// directory with the projections on the default disk too.
+class ProjectionsDiskFullTest : public ::testing::TestWithParam<Fault> {
+ protected:
+  ProjectionsDiskFullTest() : disk_(GetParam()), server_(ServerOptions(), OnFullDisk()) {}
+
+  EngineOptions OnFullDisk() {
+    EngineOptions options;
+    options.projections_env = disk_.env();
+    options.metrics = &metrics_;
+    return options;
+  }
+
+  void RestartOnDefaultDisk() {
+    server_.Stop();
+    server_.engine_options().projections_env = nullptr;
+    server_.engine_options().metrics = &restarted_metrics_;
+    server_.Start();
+  }
+
+  // Notified once the engine has reported kProjectionsStopped to every
+  // listener registered before this one (the server's health among them).
+  void ListenForProjectionsStopped() {
+    server_.engine().OnFault([this](EngineFault fault, const absl::Status& /*cause*/) {
+      if (fault == EngineFault::kProjectionsStopped) projections_stopped_.Notify();
+    });
+  }
+
+  // The account's view; min_position 0 does not wait for the projections.
+  grpc::Status GetAccount(uint64_t min_position, v1::AccountView* view) {
+    v1::GetAccountRequest request;
+    request.set_account_id(kAccount);
+    request.set_min_position(min_position);
+    return server_.Views()->GetAccount(Context("", absl::Seconds(10)).get(), request, view);
+  }
+
+  // Appends three events of ~1 MB to another account's stream, which the
+  // projections file (the views ignore them: their type is no account
+  // event's); returns the new head, or 0 after a test failure.
+  uint64_t AppendBallast(int n) {
+    v1::AppendRequest request;
+    request.set_stream(projections::AccountStream("ballast"));
+    for (int i = 0; i < 3; ++i) {
+      v1::EventData* e = request.add_events();
+      e->set_event_id(absl::StrCat("ballast-", n, "-", i));
+      e->set_type("test.Ballast");
+      e->set_data(std::string(1000 * 1000, 'b'));
+    }
+    v1::AppendResponse response;
+    const grpc::Status status = server_.EventStore()->Append(Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return status.ok() ? response.last_position() : 0;
+  }
+
+  // Every event of the account's stream; records a failure if the read fails.
+  std::vector<v1::RecordedEvent> ReadAccountStream() {
+    auto context = Context();
+    v1::ReadStreamRequest request;
+    request.set_stream(projections::AccountStream(kAccount));
+    auto reader = server_.EventStore()->ReadStream(context.get(), request);
+    std::vector<v1::RecordedEvent> events;
+    for (v1::ReadStreamResponse message; reader->Read(&message);) {
+      events.insert(events.end(), message.events().begin(), message.events().end());
+    }
+    const grpc::Status status = reader->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return events;
+  }
+
+  void ExpectLogVerifies(uint64_t events) {
+    v1::VerifyLogResponse verified;
+    const grpc::Status status =
+        server_.Audit()->VerifyLog(Context().get(), v1::VerifyLogRequest(), &verified);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(verified.ok()) << "position " << verified.first_bad_position() << ": "
+                               << verified.problem();
+    EXPECT_EQ(verified.checked(), events);
+  }
+
+  FullDisk disk_;
+  absl::Notification projections_stopped_;  // Outlives the engines, which notify it.
+  ServerMetrics metrics_;
+  ServerMetrics restarted_metrics_;
+  TestServer server_;
+};
+
+// Contact ids of `view`, in order.
+std::vector<std::string> ContactIdsOf(const v1::AccountView& view) {
+  std::vector<std::string> ids;
+  for (const v1::Contact& c : view.contacts()) ids.push_back(c.contact_id());
+  return ids;
+}
+
+TEST_P(ProjectionsDiskFullTest, ViewsStopRecordingGoesOnAndARestartCatchesUp) {
+  ListenForProjectionsStopped();
+  const absl::Time opened_at = absl::Now() - absl::Hours(48);
+  v1::RecordResponse opened;
+  grpc::Status status = server_.Accounts()->Record(
+      Context().get(), RecordOf("open", ts::At(opened_at, ts::Opened())), &opened);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  v1::AccountView view;
+  status = GetAccount(opened.position(), &view);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(view.profile().name(), "Acme Steel");
+  EXPECT_EQ(Health(server_.channel()), AllServing());
+  EXPECT_EQ(SampleOf(metrics_.Text(), "kam_projections_stopped"), "0");
+
+  // The log is on another disk: both ways of writing still succeed.
+  disk_.Fill();
+  v1::RecordResponse buyer;
+  status = server_.Accounts()->Record(
+      Context().get(),
+      RecordOf("buyer", ts::At(opened_at + absl::Hours(1),
+                               ts::Contact("buyer", "purchasing", v1::CONTACT_ROLE_PURCHASER))),
+      &buyer);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  v1::AppendRequest append;
+  append.set_stream(projections::AccountStream(kAccount));
+  v1::EventData* imported = append.add_events();
+  imported->set_event_id("imported-cto");
+  imported->set_type("kam.v1.ContactAdded");
+  const absl::Time imported_at = opened_at + absl::Hours(2);
+  *imported->mutable_occurred_at() = projections::TimeToProto(imported_at);
+  imported->set_data(
+      ts::At(imported_at, ts::Contact("cto", "engineering", v1::CONTACT_ROLE_INFLUENCER))
+          .SerializeAsString());
+  v1::AppendResponse appended;
+  status = server_.EventStore()->Append(Context().get(), append, &appended);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const uint64_t recorded = appended.last_position();  // The account's last event.
+  ASSERT_EQ(recorded, 3u);
+  uint64_t head = recorded;
+
+  // The store writes without fsync: a disk that refuses writes stops the
+  // projections at the first event (its WAL write), while one whose fsyncs
+  // fail is met only by the first memtable flush, once 64 MiB (RocksDB's
+  // write_buffer_size) have been filed. Ballast gets there; either way, a
+  // reader waiting for the head learns why it will not come.
+  constexpr int kMaxBallastAppends = 60;  // 180 MB, well past one flush.
+  int ballast_appends = 0;
+  while ((status = GetAccount(head, &view)).ok() && ballast_appends < kMaxBallastAppends) {
+    head = AppendBallast(ballast_appends++);
+    ASSERT_NE(head, 0u);
+  }
+  if (GetParam() == Fault::kSyncFails) {
+    EXPECT_GT(ballast_appends, 0);
+  } else {
+    EXPECT_EQ(ballast_appends, 0);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "No space")) << status.error_message();
+  ASSERT_TRUE(projections_stopped_.WaitForNotificationWithTimeout(absl::Seconds(10)))
+      << "the projections never reported stopping";
+
+  // The views stopped, nothing else did.
+  std::map<std::string, std::string> stopped = AllServing();
+  stopped[""] = "NOT_SERVING";
+  stopped["kam.v1.Views"] = "NOT_SERVING";
+  EXPECT_EQ(Health(server_.channel()), stopped);
+  const std::string metrics = metrics_.Text();
+  EXPECT_EQ(SampleOf(metrics, "kam_projections_stopped"), "1");
+  EXPECT_EQ(SampleOf(metrics, "kam_log_refuses_appends"), "0");
+
+  // The views still answer, as of where they stopped: before the contacts
+  // when the disk refused their write, after them when only the flush of
+  // the ballast met the fault. The log has it all.
+  status = GetAccount(0, &view);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(view.profile().name(), "Acme Steel");
+  EXPECT_EQ(view.position(), GetParam() == Fault::kSyncFails ? recorded : opened.position());
+  ASSERT_NO_FATAL_FAILURE(ExpectLogVerifies(head));
+  EXPECT_EQ(IdsOf(ReadAccountStream()),
+            (std::vector<std::string>{opened.event_id(), buyer.event_id(), "imported-cto"}));
+
+  // Once the disk has room, a restart catches the views up with the log.
+  disk_.Free();
+  RestartOnDefaultDisk();
+  status = GetAccount(head, &view);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(view.position(), recorded);
+  EXPECT_EQ(ContactIdsOf(view), (std::vector<std::string>{"buyer", "cto"}));
+  EXPECT_EQ(Health(server_.channel()), AllServing());
+  EXPECT_EQ(SampleOf(restarted_metrics_.Text(), "kam_projections_stopped"), "0");
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, ProjectionsDiskFullTest,
                          ::testing::Values(Fault::kWriteRefused, Fault::kTornWrite,
                                            Fault::kSyncFails),
                          [](const ::testing::TestParamInfo<Fault>& info) {
