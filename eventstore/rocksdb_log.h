@@ -24,10 +24,7 @@
 #include "eventstore/clock.h"
 #include "eventstore/event_log.h"
 #include "eventstore/limits.h"
-
-namespace rocksdb {
-class Env;
-}  // namespace rocksdb
+#include "eventstore/storage_env.h"
 
 namespace kam::eventstore {
 
@@ -56,7 +53,7 @@ struct RocksDbLogOptions {
   // The file system the log lives on (the log holds it until destroyed);
   // nullptr means the default. For tests that inject I/O failures, and for
   // custom storage.
-  std::shared_ptr<rocksdb::Env> env;
+  StorageEnv env;
 
   // Called by the commit leader after each commit group is durably written
   // (and, unless unsafe_skip_fsync_on_append, fsynced) and published, with

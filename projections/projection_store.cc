@@ -127,7 +127,7 @@ void StageEvent(const eventstore::RecordedEvent& e, rocksdb::WriteBatch* batch,
 
 class RocksDbProjectionStore final : public ProjectionStore {
  public:
-  RocksDbProjectionStore(std::string directory, std::shared_ptr<rocksdb::Env> env,
+  RocksDbProjectionStore(std::string directory, eventstore::StorageEnv env,
                          std::unique_ptr<rocksdb::DB> db, bool bulk_load)
       : directory_(std::move(directory)), env_(std::move(env)), db_(std::move(db)) {
     // A crash in a bulk load leaves a half-built directory that is never
@@ -272,7 +272,7 @@ class RocksDbProjectionStore final : public ProjectionStore {
  private:
   const std::string directory_;
   // db_ uses env_ until it is destroyed: keep env_ above db_.
-  const std::shared_ptr<rocksdb::Env> env_;
+  const eventstore::StorageEnv env_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions write_options_;
   mutable absl::Mutex mu_;
@@ -313,8 +313,9 @@ void AddDigest(std::string* sum, absl::string_view addend) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
-    const std::string& directory, bool bulk_load, std::shared_ptr<rocksdb::Env> env) {
+absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string& directory,
+                                                                       bool bulk_load,
+                                                                       eventstore::StorageEnv env) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) {

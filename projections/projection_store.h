@@ -27,11 +27,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "eventstore/event_log.h"
+#include "eventstore/storage_env.h"
 #include "projections/history.h"
-
-namespace rocksdb {
-class Env;
-}  // namespace rocksdb
 
 namespace kam::projections {
 
@@ -56,8 +53,7 @@ class ProjectionStore {
   // I/O failures, and for custom storage. The directory itself is created
   // on the real file system.
   static absl::StatusOr<std::unique_ptr<ProjectionStore>> Open(
-      const std::string& directory, bool bulk_load = false,
-      std::shared_ptr<rocksdb::Env> env = nullptr);
+      const std::string& directory, bool bulk_load = false, eventstore::StorageEnv env = nullptr);
   virtual ~ProjectionStore() = default;
 
   // Files the projected events among `events` (consecutive log positions

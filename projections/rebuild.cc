@@ -146,7 +146,7 @@ absl::Status DealLog(const eventstore::EventLog& log, uint64_t head,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenCurrentProjections(
-    const std::string& root, std::shared_ptr<rocksdb::Env> env) {
+    const std::string& root, eventstore::StorageEnv env) {
   KAM_ASSIGN_OR_RETURN(std::string name, ReadCurrent(root));
   if (name.empty()) {
     name = "state-1";

@@ -25,7 +25,7 @@ namespace kam::projections {
 // ProjectionStore::Open); `root`, CURRENT and the state directories are
 // handled on the real file system.
 absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenCurrentProjections(
-    const std::string& root, std::shared_ptr<rocksdb::Env> env = nullptr);
+    const std::string& root, eventstore::StorageEnv env = nullptr);
 
 struct RebuildOptions {
   int threads = 2;

@@ -23,15 +23,12 @@
 #include "absl/synchronization/mutex.h"
 #include "eventstore/clock.h"
 #include "eventstore/event_log.h"
+#include "eventstore/storage_env.h"
 #include "projections/account_views.h"
 #include "projections/projection_store.h"
 #include "projections/projector.h"
 #include "projections/rules_config.h"
 #include "services/metrics.h"
-
-namespace rocksdb {
-class Env;
-}  // namespace rocksdb
 
 namespace kam::services {
 
@@ -54,11 +51,11 @@ struct EngineOptions {
   ServerMetrics* metrics = nullptr;
   // The file system the log lives on; nullptr: the default. Tests inject
   // I/O failures with it.
-  std::shared_ptr<rocksdb::Env> log_env;
+  eventstore::StorageEnv log_env;
   // The file system the projections' RocksDB database lives on (their
   // directories and CURRENT stay on the default one); nullptr: the default.
   // Tests inject I/O failures with it.
-  std::shared_ptr<rocksdb::Env> projections_env;
+  eventstore::StorageEnv projections_env;
 };
 
 class Engine {
