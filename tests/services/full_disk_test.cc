@@ -318,7 +318,7 @@ class ProjectionsDiskFullTest : public ::testing::TestWithParam<Fault> {
     v1::GetAccountRequest request;
     request.set_account_id(kAccount);
     request.set_min_position(min_position);
-    return server_.Views()->GetAccount(Context("", absl::Seconds(10)).get(), request, view);
+    return server_.Views()->GetAccount(Context("", absl::Seconds(30)).get(), request, view);
   }
 
   // Appends three events of ~1 MB to another account's stream, which the
@@ -436,7 +436,7 @@ TEST_P(ProjectionsDiskFullTest, ViewsStopRecordingGoesOnAndARestartCatchesUp) {
   }
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_TRUE(absl::StrContains(status.error_message(), "No space")) << status.error_message();
-  ASSERT_TRUE(projections_stopped_.WaitForNotificationWithTimeout(absl::Seconds(10)))
+  ASSERT_TRUE(projections_stopped_.WaitForNotificationWithTimeout(absl::Seconds(30)))
       << "the projections never reported stopping";
 
   // The views stopped, nothing else did.
