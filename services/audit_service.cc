@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "eventstore/status_macros.h"
 #include "projections/account_view.h"
@@ -61,7 +62,10 @@ class AccountReplay {
  public:
   AccountReplay(const projections::AccountViews* views, std::string account_id,
                 std::vector<StoredEvent> catalog)
-      : views_(views), account_id_(std::move(account_id)), catalog_(std::move(catalog)) {}
+      : views_(views), account_id_(std::move(account_id)), catalog_(std::move(catalog)) {
+    history_.account_id = account_id_;
+    history_.axis = projections::TimeAxis::kRecorded;
+  }
 
   // The response for the stream's next event.
   absl::StatusOr<kam::v1::ReplayAccountResponse> Next(const eventstore::RecordedEvent& recorded) {
@@ -71,12 +75,12 @@ class AccountReplay {
     if (stored.ok()) {
       *out.mutable_account_event() = stored->event;
       prefix_.push_back(std::move(*stored));
+      AddToHistory(recorded.recorded_at);
     }
-    // The prefix is rebuilt for every event: quadratic in the stream's
-    // length, which keeps the replay exactly what BuildAccountView shows.
-    projections::AccountHistory history = projections::SelectHistory(
-        account_id_, prefix_, catalog_, recorded.recorded_at, projections::TimeAxis::kRecorded);
-    absl::StatusOr<kam::v1::AccountView> view = ViewOf(history);
+    history_.as_of = recorded.recorded_at;
+    history_.catalog = projections::SelectCatalog(catalog_, recorded.recorded_at,
+                                                  projections::TimeAxis::kRecorded);
+    absl::StatusOr<kam::v1::AccountView> view = ViewOf(history_);
     if (absl::IsNotFound(view.status())) return out;  // No AccountOpened yet.
     if (!view.ok()) {
       return absl::Status(view.status().code(),
@@ -88,6 +92,33 @@ class AccountReplay {
   }
 
  private:
+  // Keeps history_ equal to SelectHistory(prefix_) on the RECORDED axis at
+  // `as_of` (every event of the prefix is recorded by then). An event that
+  // nothing named before adds its own fact at the end (log order); a
+  // correction or retraction, or an event an earlier one named (possible
+  // only through EventStore.Append), selects the whole prefix again.
+  void AddToHistory(absl::Time as_of) {
+    const StoredEvent& e = prefix_.back();
+    const kam::v1::AccountEvent& event = e.event;
+    const std::string* named =
+        event.has_event_corrected()
+            ? &event.event_corrected().corrected_event_id()
+            : (event.has_event_retracted() ? &event.event_retracted().retracted_event_id()
+                                           : nullptr);
+    if (named != nullptr) named_.insert(*named);
+    if (selected_ && named == nullptr && !named_.contains(e.event_id)) {
+      projections::AccountHistory one = projections::SelectHistory(
+          account_id_, absl::MakeConstSpan(&e, 1), {}, as_of, projections::TimeAxis::kRecorded);
+      for (projections::Fact& fact : one.facts) history_.facts.push_back(std::move(fact));
+      history_.version = e.version;
+      history_.position = e.position;
+      return;
+    }
+    history_ = projections::SelectHistory(account_id_, prefix_, {}, as_of,
+                                          projections::TimeAxis::kRecorded);
+    selected_ = true;
+  }
+
   absl::StatusOr<kam::v1::AccountView> ViewOf(const projections::AccountHistory& history) {
     KAM_ASSIGN_OR_RETURN(kam::v1::AbcClass abc, AbcClassAt(history));
     return projections::BuildAccountView(history, abc, views_->rules());
@@ -117,6 +148,9 @@ class AccountReplay {
   const std::string account_id_;
   const std::vector<StoredEvent> catalog_;
   std::vector<StoredEvent> prefix_;  // The stream's decoded events so far.
+  projections::AccountHistory history_;
+  bool selected_ = false;                   // history_ was selected from the prefix once.
+  absl::flat_hash_set<std::string> named_;  // Event ids corrections and retractions named.
   std::optional<absl::Time> cached_at_;
   kam::v1::AbcClass cached_class_ = kam::v1::ABC_CLASS_C;
 };

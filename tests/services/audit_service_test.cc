@@ -154,6 +154,54 @@ TEST_F(AuditServiceTest, ReplayedViewsAreTheViewsOnTheRecordedAxis) {
   }
 }
 
+// The replay keeps its history across events; corrections, retractions (of
+// an event and of a correction), a late-recorded order, an event that is no
+// account event and a retraction logged before the event it names must all
+// give what the RECORDED axis shows at that time.
+TEST_F(AuditServiceTest, ReplayedViewsThroughCorrectionsAndRetractionsAreTheRecordedAxis) {
+  int day = 0;
+  const auto record = [&](const std::string& id, kam::v1::AccountEvent event,
+                          absl::Time occurred_at) {
+    eventstore::EventData data = DataOf(std::move(event), occurred_at);
+    data.event_id = id;
+    AppendAll("acme", {data}, Day(day++));
+  };
+  record("e-open", Opened("Acme"), Day(0));
+  record("e-contact", ts::Contact("c-1", "", kam::v1::CONTACT_ROLE_DECISION_MAKER), Day(1));
+  record("e-order", Order("o-1", 5000), Day(2));
+  record("e-visit", ts::Visit("review"), Day(3));
+  record("e-fix", ts::Correct("e-order", Order("o-1", 7000)), Day(4));
+  record("e-late", Order("o-2", 300), Day(1));  // Recorded on day 5.
+  record("e-unvisit", ts::Retract("e-visit"), Day(6));
+  record("e-fix-late", ts::Correct("e-late", Order("o-2", 400)), Day(7));
+  record("e-unfix", ts::Retract("e-fix-late"), Day(8));
+  eventstore::EventData note;
+  note.type = "example.Note";
+  note.data = "not an AccountEvent";
+  note.occurred_at = Day(9);
+  AppendAll("acme", {note}, Day(day++));
+  record("e-early-retraction", ts::Retract("e-future"), Day(10));  // Only raw appends can.
+  record("e-share", Share(70), Day(11));
+  record("e-future", ts::Visit("named before it was logged"), Day(12));
+  record("e-visit-2", ts::Visit("after everything"), Day(13));
+  clock_.Set(Day(30));
+
+  std::vector<kam::v1::ReplayAccountResponse> replay = ReplayOk(ReplayOf("acme"));
+  ASSERT_EQ(replay.size(), 14u);
+  for (const auto& r : replay) {
+    kam::v1::GetAccountRequest request;
+    request.set_account_id("acme");
+    *request.mutable_as_of() = r.event().recorded_at();
+    request.set_time_axis(kam::v1::TIME_AXIS_RECORDED);
+    kam::v1::AccountView view;
+    ASSERT_TRUE(views_->GetAccount(testing::Context().get(), request, &view).ok());
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(view, r.view_after()))
+        << "at version " << r.event().version() << ":\n"
+        << view.DebugString() << "\nreplayed:\n"
+        << r.view_after().DebugString();
+  }
+}
+
 TEST_F(AuditServiceTest, ReplayStopsAtToVersion) {
   RecordAcme();
   kam::v1::ReplayAccountRequest request = ReplayOf("acme");
