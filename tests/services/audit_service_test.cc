@@ -67,6 +67,24 @@ class AuditServiceTest : public testing::ClockedServerTest {
     EXPECT_TRUE(status.ok()) << status.error_message();
     return responses;
   }
+  // Each replayed view is the account's view on the RECORDED axis as of its
+  // event's recorded_at.
+  void ExpectRecordedAxisViews(const std::string& account,
+                               const std::vector<kam::v1::ReplayAccountResponse>& replay) {
+    for (const auto& r : replay) {
+      kam::v1::GetAccountRequest request;
+      request.set_account_id(account);
+      *request.mutable_as_of() = r.event().recorded_at();
+      request.set_time_axis(kam::v1::TIME_AXIS_RECORDED);
+      kam::v1::AccountView view;
+      ASSERT_TRUE(views_->GetAccount(testing::Context().get(), request, &view).ok());
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(view, r.view_after()))
+          << "at version " << r.event().version() << ":\n"
+          << view.DebugString() << "\nreplayed:\n"
+          << r.view_after().DebugString();
+    }
+  }
+
   static kam::v1::ReplayAccountRequest ReplayOf(const std::string& account) {
     kam::v1::ReplayAccountRequest request;
     request.set_account_id(account);
@@ -140,18 +158,7 @@ TEST_F(AuditServiceTest, ReplayedViewsAreTheViewsOnTheRecordedAxis) {
   EXPECT_EQ(replay[0].view_after().abc_class(), kam::v1::ABC_CLASS_C);
   EXPECT_EQ(replay[1].view_after().abc_class(), kam::v1::ABC_CLASS_C);
   EXPECT_EQ(replay[2].view_after().abc_class(), kam::v1::ABC_CLASS_A);
-  for (const auto& r : replay) {
-    kam::v1::GetAccountRequest request;
-    request.set_account_id("acme");
-    *request.mutable_as_of() = r.event().recorded_at();
-    request.set_time_axis(kam::v1::TIME_AXIS_RECORDED);
-    kam::v1::AccountView view;
-    ASSERT_TRUE(views_->GetAccount(testing::Context().get(), request, &view).ok());
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(view, r.view_after()))
-        << "at version " << r.event().version() << ":\n"
-        << view.DebugString() << "\nreplayed:\n"
-        << r.view_after().DebugString();
-  }
+  ExpectRecordedAxisViews("acme", replay);
 }
 
 // The replay keeps its history across events; corrections, retractions (of
@@ -188,18 +195,7 @@ TEST_F(AuditServiceTest, ReplayedViewsThroughCorrectionsAndRetractionsAreTheReco
 
   std::vector<kam::v1::ReplayAccountResponse> replay = ReplayOk(ReplayOf("acme"));
   ASSERT_EQ(replay.size(), 14u);
-  for (const auto& r : replay) {
-    kam::v1::GetAccountRequest request;
-    request.set_account_id("acme");
-    *request.mutable_as_of() = r.event().recorded_at();
-    request.set_time_axis(kam::v1::TIME_AXIS_RECORDED);
-    kam::v1::AccountView view;
-    ASSERT_TRUE(views_->GetAccount(testing::Context().get(), request, &view).ok());
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(view, r.view_after()))
-        << "at version " << r.event().version() << ":\n"
-        << view.DebugString() << "\nreplayed:\n"
-        << r.view_after().DebugString();
-  }
+  ExpectRecordedAxisViews("acme", replay);
 }
 
 TEST_F(AuditServiceTest, ReplayStopsAtToVersion) {

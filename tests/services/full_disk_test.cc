@@ -44,6 +44,32 @@ namespace ts = ::kam::test_support;
 constexpr char kAccount[] = "acme";
 constexpr char kStream[] = "imports";  // Appended to through EventStore.
 
+// Every event of `stream`; records a failure if the read fails.
+std::vector<v1::RecordedEvent> ReadWholeStream(TestServer& server, const std::string& stream) {
+  auto context = Context();
+  v1::ReadStreamRequest request;
+  request.set_stream(stream);
+  auto reader = server.EventStore()->ReadStream(context.get(), request);
+  std::vector<v1::RecordedEvent> events;
+  for (v1::ReadStreamResponse message; reader->Read(&message);) {
+    events.insert(events.end(), message.events().begin(), message.events().end());
+  }
+  const grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return events;
+}
+
+// Audit.VerifyLog of the whole log: ok, having checked `events`.
+void ExpectWholeLogVerifies(TestServer& server, uint64_t events) {
+  v1::VerifyLogResponse verified;
+  const grpc::Status status =
+      server.Audit()->VerifyLog(Context().get(), v1::VerifyLogRequest(), &verified);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(verified.ok()) << "position " << verified.first_bad_position() << ": "
+                             << verified.problem();
+  EXPECT_EQ(verified.checked(), events);
+}
+
 // The health of the server ("") and of each kam.v1 service.
 std::map<std::string, std::string> Health(const std::shared_ptr<grpc::Channel>& channel) {
   std::map<std::string, std::string> health;
@@ -156,30 +182,10 @@ class FullDiskTest : public ::testing::TestWithParam<Fault> {
   }
 
   // Every event of kStream; records a failure if the read fails.
-  std::vector<v1::RecordedEvent> ReadStream() {
-    auto context = Context();
-    v1::ReadStreamRequest request;
-    request.set_stream(kStream);
-    auto reader = server_.EventStore()->ReadStream(context.get(), request);
-    std::vector<v1::RecordedEvent> events;
-    for (v1::ReadStreamResponse message; reader->Read(&message);) {
-      events.insert(events.end(), message.events().begin(), message.events().end());
-    }
-    const grpc::Status status = reader->Finish();
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return events;
-  }
+  std::vector<v1::RecordedEvent> ReadStream() { return ReadWholeStream(server_, kStream); }
 
   // Audit.VerifyLog of the whole log: ok, having checked `events`.
-  void ExpectLogVerifies(uint64_t events) {
-    v1::VerifyLogResponse verified;
-    const grpc::Status status =
-        server_.Audit()->VerifyLog(Context().get(), v1::VerifyLogRequest(), &verified);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_TRUE(verified.ok()) << "position " << verified.first_bad_position() << ": "
-                               << verified.problem();
-    EXPECT_EQ(verified.checked(), events);
-  }
+  void ExpectLogVerifies(uint64_t events) { ExpectWholeLogVerifies(server_, events); }
 
   FullDisk disk_;
   // Both outlive the engines, which report to them.
@@ -341,28 +347,10 @@ class ProjectionsDiskFullTest : public ::testing::TestWithParam<Fault> {
 
   // Every event of the account's stream; records a failure if the read fails.
   std::vector<v1::RecordedEvent> ReadAccountStream() {
-    auto context = Context();
-    v1::ReadStreamRequest request;
-    request.set_stream(projections::AccountStream(kAccount));
-    auto reader = server_.EventStore()->ReadStream(context.get(), request);
-    std::vector<v1::RecordedEvent> events;
-    for (v1::ReadStreamResponse message; reader->Read(&message);) {
-      events.insert(events.end(), message.events().begin(), message.events().end());
-    }
-    const grpc::Status status = reader->Finish();
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return events;
+    return ReadWholeStream(server_, projections::AccountStream(kAccount));
   }
 
-  void ExpectLogVerifies(uint64_t events) {
-    v1::VerifyLogResponse verified;
-    const grpc::Status status =
-        server_.Audit()->VerifyLog(Context().get(), v1::VerifyLogRequest(), &verified);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_TRUE(verified.ok()) << "position " << verified.first_bad_position() << ": "
-                               << verified.problem();
-    EXPECT_EQ(verified.checked(), events);
-  }
+  void ExpectLogVerifies(uint64_t events) { ExpectWholeLogVerifies(server_, events); }
 
   FullDisk disk_;
   absl::Notification projections_stopped_;  // Outlives the engines, which notify it.
