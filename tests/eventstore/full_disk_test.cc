@@ -407,11 +407,8 @@ TEST_P(FullDiskTest, OpeningOnAFullDiskFailsNamingTheCauseAndLosesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, FullDiskTest,
-                         ::testing::Values(Fault::kWriteRefused, Fault::kTornWrite,
-                                           Fault::kSyncFails),
-                         [](const ::testing::TestParamInfo<Fault>& info) {
-                           return ::kam::test_support::FaultName(info.param);
-                         });
+                         ::testing::ValuesIn(::kam::test_support::kEveryFault),
+                         ::kam::test_support::FaultTestName());
 
 }  // namespace
 }  // namespace kam::eventstore

@@ -139,16 +139,20 @@ void ExpectSameEvent(const v1::RecordedEvent& a, const v1::RecordedEvent& b) {
   EXPECT_EQ(a.hash(), b.hash()) << "position " << a.position();
 }
 
-// A server whose log is on a disk the test fills; RestartOnDefaultDisk()
-// starts it again on the same data directory, as kamd restarted once the
-// disk has room.
-class FullDiskTest : public ::testing::TestWithParam<Fault> {
+// A server one of whose stores (`store`: EngineOptions::log_env or
+// ::projections_env) is on a disk the test fills; RestartOnDefaultDisk()
+// starts it again on the same data directory with every store on the default
+// disk, as kamd restarted once the disk has room.
+class StoreOnFullDiskTest : public ::testing::TestWithParam<Fault> {
  protected:
-  FullDiskTest() : disk_(GetParam()), server_(ServerOptions(), OnFullDisk()) {}
+  using Store = eventstore::StorageEnv EngineOptions::*;
+
+  explicit StoreOnFullDiskTest(Store store)
+      : store_(store), disk_(GetParam()), server_(ServerOptions(), OnFullDisk()) {}
 
   EngineOptions OnFullDisk() {
     EngineOptions options;
-    options.log_env = disk_.env();
+    options.*store_ = disk_.env();
     options.metrics = &metrics_;
     return options;
   }
@@ -156,10 +160,26 @@ class FullDiskTest : public ::testing::TestWithParam<Fault> {
   // A restarted kamd has the default file system and fresh metrics.
   void RestartOnDefaultDisk() {
     server_.Stop();
-    server_.engine_options().log_env = nullptr;
+    server_.engine_options().*store_ = nullptr;
     server_.engine_options().metrics = &restarted_metrics_;
     server_.Start();
   }
+
+  // Audit.VerifyLog of the whole log: ok, having checked `events`.
+  void ExpectLogVerifies(uint64_t events) { ExpectWholeLogVerifies(server_, events); }
+
+  const Store store_;
+  FullDisk disk_;
+  // Both outlive the engines, which report to them.
+  ServerMetrics metrics_;
+  ServerMetrics restarted_metrics_;
+  TestServer server_;
+};
+
+// The log's disk fills; the projections' has room.
+class FullDiskTest : public StoreOnFullDiskTest {
+ protected:
+  FullDiskTest() : StoreOnFullDiskTest(&EngineOptions::log_env) {}
 
   grpc::Status Append(const v1::AppendRequest& request, v1::AppendResponse* response) {
     return server_.EventStore()->Append(Context().get(), request, response);
@@ -183,15 +203,6 @@ class FullDiskTest : public ::testing::TestWithParam<Fault> {
 
   // Every event of kStream; records a failure if the read fails.
   std::vector<v1::RecordedEvent> ReadStream() { return ReadWholeStream(server_, kStream); }
-
-  // Audit.VerifyLog of the whole log: ok, having checked `events`.
-  void ExpectLogVerifies(uint64_t events) { ExpectWholeLogVerifies(server_, events); }
-
-  FullDisk disk_;
-  // Both outlive the engines, which report to them.
-  ServerMetrics metrics_;
-  ServerMetrics restarted_metrics_;
-  TestServer server_;
 };
 
 TEST_P(FullDiskTest, RecordingStopsReadsGoOnAndARestartKeepsEveryAcknowledgedEvent) {
@@ -281,42 +292,23 @@ TEST_P(FullDiskTest, RecordingStopsReadsGoOnAndARestartKeepsEveryAcknowledgedEve
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, FullDiskTest,
-                         ::testing::Values(Fault::kWriteRefused, Fault::kTornWrite,
-                                           Fault::kSyncFails),
-                         [](const ::testing::TestParamInfo<Fault>& info) {
-                           return ::kam::test_support::FaultName(info.param);
-                         });
+                         ::testing::ValuesIn(::kam::test_support::kEveryFault),
+                         ::kam::test_support::FaultTestName());
 
 // ---------------------------------------------------------------------------
 // The projections' disk fills; the log's has room.
 
-// A server whose projections are on a disk the test fills, its log on the
-// default disk; RestartOnDefaultDisk() starts it again on the same data
-// directory with the projections on the default disk too.
-class ProjectionsDiskFullTest : public ::testing::TestWithParam<Fault> {
+class ProjectionsDiskFullTest : public StoreOnFullDiskTest {
  protected:
-  ProjectionsDiskFullTest() : disk_(GetParam()), server_(ServerOptions(), OnFullDisk()) {}
-
-  EngineOptions OnFullDisk() {
-    EngineOptions options;
-    options.projections_env = disk_.env();
-    options.metrics = &metrics_;
-    return options;
-  }
-
-  void RestartOnDefaultDisk() {
-    server_.Stop();
-    server_.engine_options().projections_env = nullptr;
-    server_.engine_options().metrics = &restarted_metrics_;
-    server_.Start();
-  }
+  ProjectionsDiskFullTest() : StoreOnFullDiskTest(&EngineOptions::projections_env) {}
 
   // Notified once the engine has reported kProjectionsStopped to every
   // listener registered before this one (the server's health among them).
   void ListenForProjectionsStopped() {
-    server_.engine().OnFault([this](EngineFault fault, const absl::Status& /*cause*/) {
-      if (fault == EngineFault::kProjectionsStopped) projections_stopped_.Notify();
-    });
+    server_.engine().OnFault(
+        [stopped = projections_stopped_](EngineFault fault, const absl::Status& /*cause*/) {
+          if (fault == EngineFault::kProjectionsStopped) stopped->Notify();
+        });
   }
 
   // The account's view; min_position 0 does not wait for the projections.
@@ -350,13 +342,9 @@ class ProjectionsDiskFullTest : public ::testing::TestWithParam<Fault> {
     return ReadWholeStream(server_, projections::AccountStream(kAccount));
   }
 
-  void ExpectLogVerifies(uint64_t events) { ExpectWholeLogVerifies(server_, events); }
-
-  FullDisk disk_;
-  absl::Notification projections_stopped_;  // Outlives the engines, which notify it.
-  ServerMetrics metrics_;
-  ServerMetrics restarted_metrics_;
-  TestServer server_;
+  // Shared with the engine's listener, which may outlive this fixture's members.
+  const std::shared_ptr<absl::Notification> projections_stopped_ =
+      std::make_shared<absl::Notification>();
 };
 
 // Contact ids of `view`, in order.
@@ -424,7 +412,7 @@ TEST_P(ProjectionsDiskFullTest, ViewsStopRecordingGoesOnAndARestartCatchesUp) {
   }
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_TRUE(absl::StrContains(status.error_message(), "No space")) << status.error_message();
-  ASSERT_TRUE(projections_stopped_.WaitForNotificationWithTimeout(absl::Seconds(30)))
+  ASSERT_TRUE(projections_stopped_->WaitForNotificationWithTimeout(absl::Seconds(30)))
       << "the projections never reported stopping";
 
   // The views stopped, nothing else did.
@@ -459,11 +447,8 @@ TEST_P(ProjectionsDiskFullTest, ViewsStopRecordingGoesOnAndARestartCatchesUp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, ProjectionsDiskFullTest,
-                         ::testing::Values(Fault::kWriteRefused, Fault::kTornWrite,
-                                           Fault::kSyncFails),
-                         [](const ::testing::TestParamInfo<Fault>& info) {
-                           return ::kam::test_support::FaultName(info.param);
-                         });
+                         ::testing::ValuesIn(::kam::test_support::kEveryFault),
+                         ::kam::test_support::FaultTestName());
 
 }  // namespace
 }  // namespace kam::services

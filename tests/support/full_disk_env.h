@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 
@@ -55,18 +56,26 @@ class FullDisk {
   std::shared_ptr<rocksdb::Env> env_;
 };
 
-// "WriteRefused", "TornWrite" or "SyncFails": for parameterized test names.
-inline const char* FaultName(FullDisk::Fault fault) {
-  switch (fault) {
-    case FullDisk::Fault::kWriteRefused:
-      return "WriteRefused";
-    case FullDisk::Fault::kTornWrite:
-      return "TornWrite";
-    case FullDisk::Fault::kSyncFails:
-      return "SyncFails";
+// Every way a disk fills, for tests run once per fault:
+//   INSTANTIATE_TEST_SUITE_P(Faults, MyTest, ::testing::ValuesIn(kEveryFault),
+//                            FaultTestName());
+inline constexpr FullDisk::Fault kEveryFault[] = {
+    FullDisk::Fault::kWriteRefused, FullDisk::Fault::kTornWrite, FullDisk::Fault::kSyncFails};
+
+// "WriteRefused", "TornWrite" or "SyncFails": the parameterized test's name.
+struct FaultTestName {
+  std::string operator()(const ::testing::TestParamInfo<FullDisk::Fault>& info) const {
+    switch (info.param) {
+      case FullDisk::Fault::kWriteRefused:
+        return "WriteRefused";
+      case FullDisk::Fault::kTornWrite:
+        return "TornWrite";
+      case FullDisk::Fault::kSyncFails:
+        return "SyncFails";
+    }
+    return "Unknown";
   }
-  return "Unknown";
-}
+};
 
 namespace full_disk_internal {
 
