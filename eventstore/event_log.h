@@ -156,8 +156,9 @@ class EventLog {
   // result Append would return, once the events are durable (or at once, on
   // the caller's thread, for invalid input). The caller never waits for an
   // fsync: the RocksDB log commits on a thread of its own and runs `done` on
-  // another (or on a blocking appender that led the group). `done` must be
-  // quick and must not append.
+  // another of its own, never on an appending caller's thread, so `done` may
+  // take locks that appenders hold while they append. `done` must be quick
+  // and must not append.
   virtual void AppendAsync(std::string stream, ExpectedVersion expected,
                            std::vector<EventData> events,
                            std::function<void(absl::StatusOr<AppendResult>)> done) = 0;

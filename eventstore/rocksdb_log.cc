@@ -241,8 +241,10 @@ absl::StatusOr<AppendResult> RocksDbLog::Append(absl::string_view stream, Expect
   while (!group.empty()) {
     CommitGroup(group);
     group = queue_.Finish(group, &answered);
-    // Outside the queue's lock: the answers may take their time.
-    internal::CommitQueue::Answer(&answered);
+    // Asynchronous members of the group are answered on the log's answerer
+    // thread, never on this caller's, which may hold locks of its own.
+    if (!answered.empty()) to_answer_.Put(std::move(answered));
+    answered.clear();
   }
   return std::move(append.result);
 }

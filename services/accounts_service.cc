@@ -5,7 +5,6 @@
 #include <atomic>
 #include <functional>
 #include <optional>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -44,6 +43,9 @@ struct AccountsService::StreamSlot {
   projections::RecordedState state ABSL_GUARDED_BY(mu);
   // Versions below it are folded into `state` (or were not AccountEvents).
   uint64_t next_version ABSL_GUARDED_BY(mu) = 0;
+  // False while an append decided on `state` is not answered yet: nobody
+  // decides anything else for the stream meanwhile.
+  bool idle ABSL_GUARDED_BY(mu) = true;
   // Events of `state`, as last counted into the cache's total.
   std::atomic<size_t> counted{0};
 
@@ -51,6 +53,27 @@ struct AccountsService::StreamSlot {
     state = projections::RecordedState();
     next_version = 0;
   }
+};
+
+namespace {
+
+// What one try decided for one command.
+struct Decision {
+  enum class Kind { kRefused, kRecordedBefore, kAppend, kSameAs } kind = Kind::kRefused;
+  absl::Status status;
+  kam::v1::RecordResponse recorded;
+  size_t same_as = 0;  // kSameAs: the command of this try it repeats.
+};
+
+}  // namespace
+
+// What one try decided for one stream's commands: the append to make, if
+// any, and every command's decision.
+struct AccountsService::Attempt {
+  std::vector<Decision> decisions;
+  std::vector<eventstore::EventData> events;
+  std::vector<size_t> appended;  // Index of the command of each event.
+  eventstore::ExpectedVersion expected = eventstore::ExpectedVersion::Any();
 };
 
 // The slots of the streams recently recorded in, sharded so that looking one
@@ -197,18 +220,6 @@ const char* TooLargeAdvice() {
          "results (recorded ones are not recorded twice), and the rest in further calls";
 }
 
-// Runs fn(0) .. fn(n - 1) on up to `max_threads` threads, this one included.
-void ParallelFor(size_t n, size_t max_threads, const std::function<void(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  const auto work = [&] {
-    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
-  };
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < std::min(n, max_threads); ++t) threads.emplace_back(work);
-  work();
-  for (std::thread& t : threads) t.join();
-}
-
 }  // namespace
 
 AccountsService::AccountsService(Engine* engine, const Authorizer* authorizer,
@@ -239,7 +250,15 @@ void AccountsService::RecordInStream(absl::Span<Command* const> commands) {
   for (int attempt = 1;; ++attempt) {
     std::shared_ptr<StreamSlot> slot = cache_->Get(commands.front()->stream);
     absl::MutexLock lock(&slot->mu);
-    const bool done = TryRecordInStream(slot.get(), commands, attempt == kMaxAttempts);
+    slot->mu.Await(absl::Condition(&slot->idle));
+    Attempt decided = Decide(slot.get(), commands);
+    absl::StatusOr<eventstore::AppendResult> appended = absl::UnknownError("not appended");
+    if (!decided.events.empty()) {
+      const absl::Time start = absl::Now();
+      appended = engine_->log().Append(commands.front()->stream, decided.expected, decided.events);
+      if (appended.ok()) engine_->metrics().AppendDone(absl::Now() - start, decided.events.size());
+    }
+    const bool done = Conclude(slot.get(), commands, decided, appended, attempt == kMaxAttempts);
     cache_->Count(slot.get(), slot->state.size());
     if (done) return;
   }
@@ -265,32 +284,22 @@ absl::Status AccountsService::CatchUp(const std::string& stream,
   }
 }
 
-namespace {
-
-// What one try decided for one command.
-struct Decision {
-  enum class Kind { kRefused, kRecordedBefore, kAppend, kSameAs } kind = Kind::kRefused;
-  absl::Status status;
-  kam::v1::RecordResponse recorded;
-  size_t same_as = 0;  // kSameAs: the command of this try it repeats.
-};
-
-}  // namespace
-
 // The caller holds slot->mu.
-bool AccountsService::TryRecordInStream(StreamSlot* slot, absl::Span<Command* const> commands,
-                                        bool last_try) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+AccountsService::Attempt AccountsService::Decide(
+    StreamSlot* slot, absl::Span<Command* const> commands) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   const std::string& stream = commands.front()->stream;
   const std::string& account_id = commands.front()->request->account_id();
+  Attempt attempt;
+  std::vector<Decision>& decisions = attempt.decisions;
+  decisions.resize(commands.size());
   if (absl::Status caught_up = CatchUp(stream, slot); !caught_up.ok()) {
     slot->Reset();
-    for (Command* c : commands) c->status = caught_up;
-    return true;
+    for (Decision& d : decisions) d.status = caught_up;
+    return attempt;
   }
   const absl::Time now = engine_->clock().Now();
-  std::vector<Decision> decisions(commands.size());
-  std::vector<eventstore::EventData> events;
-  std::vector<size_t> appended;  // Index of the command of each event.
+  std::vector<eventstore::EventData>& events = attempt.events;
+  std::vector<size_t>& appended = attempt.appended;
   absl::flat_hash_map<absl::string_view, size_t> in_this_append;
   for (size_t i = 0; i < commands.size(); ++i) {
     const Command& c = *commands[i];
@@ -350,14 +359,20 @@ bool AccountsService::TryRecordInStream(StreamSlot* slot, absl::Span<Command* co
     events.push_back(c.data);
   }
 
-  if (!events.empty()) {
-    const eventstore::ExpectedVersion expected =
-        slot->next_version == 0 ? eventstore::ExpectedVersion::NoStream()
-                                : eventstore::ExpectedVersion::Exact(slot->next_version - 1);
-    const absl::Time start = absl::Now();
-    absl::StatusOr<eventstore::AppendResult> result =
-        engine_->log().Append(stream, expected, events);
-    if (result.ok()) engine_->metrics().AppendDone(absl::Now() - start, events.size());
+  attempt.expected = slot->next_version == 0
+                         ? eventstore::ExpectedVersion::NoStream()
+                         : eventstore::ExpectedVersion::Exact(slot->next_version - 1);
+  return attempt;
+}
+
+// The caller holds slot->mu, as it did for Decide.
+bool AccountsService::Conclude(StreamSlot* slot, absl::Span<Command* const> commands,
+                               Attempt& attempt,
+                               const absl::StatusOr<eventstore::AppendResult>& result,
+                               bool last_try) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  std::vector<Decision>& decisions = attempt.decisions;
+  const std::vector<size_t>& appended = attempt.appended;
+  if (!appended.empty()) {
     if (!result.ok()) {
       // The state holds events that were not recorded.
       slot->Reset();
@@ -368,7 +383,7 @@ bool AccountsService::TryRecordInStream(StreamSlot* slot, absl::Span<Command* co
       slot->next_version = result->last_version + 1;
       for (size_t k = 0; k < appended.size(); ++k) {
         kam::v1::RecordResponse& r = decisions[appended[k]].recorded;
-        r.set_event_id(events[k].event_id);
+        r.set_event_id(commands[appended[k]]->data.event_id);
         r.set_version(result->first_version + k);
         r.set_position(result->first_position + k);
       }
@@ -437,7 +452,7 @@ size_t AccountsService::RecordChunk(absl::Span<const kam::v1::RecordRequest> chu
     if (added) groups.emplace_back();
     groups[it->second].push_back(&c);
   }
-  ParallelFor(groups.size(), kBatchWorkers, [&](size_t g) { RecordInStream(groups[g]); });
+  RecordGroups(groups);
   size_t bytes = 0;
   for (size_t i = 0; i < chunk.size(); ++i) {
     kam::v1::RecordResult* result = response->add_results();
@@ -453,6 +468,74 @@ size_t AccountsService::RecordChunk(absl::Span<const kam::v1::RecordRequest> chu
     bytes += result->ByteSizeLong() + kRepeatedFieldOverhead;
   }
   return bytes;
+}
+
+// Each stream's commands are decided under its lock and its append handed
+// to the log at once, without waiting, so the streams' appends share commit
+// groups (one fsync for many). Until its append is answered a stream is
+// busy: the next command for it, from any call, waits for the answer, which
+// concludes the attempt on the log's thread. Streams whose append met a
+// version conflict are recorded again one by one.
+void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& groups) {
+  struct Stream {
+    std::shared_ptr<StreamSlot> slot;
+    Attempt attempt;
+    absl::Time start;
+    bool conflicted = false;
+  };
+  std::vector<Stream> streams(groups.size());
+  absl::Mutex mu;
+  size_t pending ABSL_GUARDED_BY(mu) = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    Stream& stream = streams[g];
+    const absl::Span<Command* const> commands = groups[g];
+    stream.slot = cache_->Get(commands.front()->stream);
+    StreamSlot& slot = *stream.slot;
+    {
+      absl::MutexLock lock(&slot.mu);
+      slot.mu.Await(absl::Condition(&slot.idle));
+      stream.attempt = Decide(&slot, commands);
+      if (stream.attempt.events.empty()) {
+        Conclude(&slot, commands, stream.attempt, absl::UnknownError("not appended"),
+                 /*last_try=*/false);
+        cache_->Count(&slot, slot.state.size());
+        continue;
+      }
+      slot.idle = false;
+    }
+    {
+      absl::MutexLock count(&mu);
+      ++pending;
+    }
+    stream.start = absl::Now();
+    const size_t events = stream.attempt.events.size();
+    // Outside the stream's lock: `done` takes it, and runs on this thread
+    // when the log refuses the input at once.
+    engine_->log().AppendAsync(
+        commands.front()->stream, stream.attempt.expected, std::move(stream.attempt.events),
+        [this, &stream, commands, events, &mu,
+         &pending](absl::StatusOr<eventstore::AppendResult> result) {
+          StreamSlot& slot = *stream.slot;
+          {
+            absl::MutexLock lock(&slot.mu);
+            if (result.ok()) engine_->metrics().AppendDone(absl::Now() - stream.start, events);
+            stream.conflicted =
+                !Conclude(&slot, commands, stream.attempt, result, /*last_try=*/false);
+            cache_->Count(&slot, slot.state.size());
+            slot.idle = true;
+          }
+          absl::MutexLock count(&mu);
+          --pending;
+        });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](size_t* n) { return *n == 0; }, &pending));
+  }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (streams[g].conflicted) RecordInStream(groups[g]);
+  }
 }
 
 }  // namespace kam::services

@@ -33,9 +33,9 @@
 // RecordBatch reads the client's requests in chunks of kBatchChunk, groups a
 // chunk by stream keeping the order sent, validates each request against its
 // stream's state including the chunk's earlier requests, appends each
-// stream's accepted events in one Append, and runs the streams' appends on
-// up to kBatchWorkers threads at once (one fsync for many). A refused request
-// does not stop the rest.
+// stream's accepted events in one append, and hands all the chunk's appends
+// to the log at once, so that they share commit groups (one fsync for many
+// streams). A refused request does not stop the rest.
 //
 // Handlers run on gRPC's sync thread pool and block while the log syncs.
 
@@ -45,10 +45,13 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "eventstore/event_log.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "grpcpp/support/sync_stream.h"
@@ -65,8 +68,6 @@ class AccountsService final : public kam::v1::Accounts::Service {
   static constexpr size_t kMaxBatchRequests = 100000;
   // Requests of a RecordBatch validated and appended together.
   static constexpr size_t kBatchChunk = 1000;
-  // Streams of one chunk appended at once.
-  static constexpr size_t kBatchWorkers = 32;
   // Longest request_id accepted, in bytes.
   static constexpr size_t kMaxRequestIdBytes = 256;
   // Appends tried per stream when other writers keep moving its version.
@@ -111,9 +112,17 @@ class AccountsService final : public kam::v1::Accounts::Service {
   // Records `commands`, all of one stream and in order; sets each one's
   // outcome.
   void RecordInStream(absl::Span<Command* const> commands);
-  // One try of RecordInStream with the stream's lock held; false when the
-  // append met a version conflict and should be tried again.
-  bool TryRecordInStream(StreamSlot* slot, absl::Span<Command* const> commands, bool last_try);
+  struct Attempt;
+  // One try of recording a stream's commands, with the stream's lock held:
+  // Decide validates them against the stream's state and gives the append
+  // to make; Conclude takes the append's result (ignored when the attempt
+  // has no events) and sets each command's outcome, or returns false when
+  // the append met a version conflict and should be tried again.
+  Attempt Decide(StreamSlot* slot, absl::Span<Command* const> commands);
+  bool Conclude(StreamSlot* slot, absl::Span<Command* const> commands, Attempt& attempt,
+                const absl::StatusOr<eventstore::AppendResult>& result, bool last_try);
+  // Records each group's commands (of one stream each, distinct streams).
+  void RecordGroups(const std::vector<std::vector<Command*>>& groups);
   // Reads the stream's events beyond those the slot holds.
   absl::Status CatchUp(const std::string& stream, StreamSlot* slot) const;
   // Records one chunk of a batch; results go to `response` in order.

@@ -72,6 +72,7 @@ constexpr int kBatchClients = 4;
 constexpr int kBatchEvents = 100;
 constexpr int kRecordClients = 32;
 constexpr int kAccountsPerRecordClient = 10;
+constexpr int kRecordBatchRequests = 1000;
 constexpr int kLoadClients = 8;
 // Several HTTP/2 connections, as that many real clients would have.
 constexpr int kClientsPerChannel = 4;
@@ -546,27 +547,36 @@ void OpenRecordAccounts(const Clients& clients, Failures* failures) {
 }
 
 // Visits and orders, in turn, on the client's own accounts, occurring now.
+// The n-th command of a Record client: visits and orders by turns.
+kam::v1::RecordRequest BenchRecord(const std::string& account_id, std::string request_id,
+                                   uint64_t n) {
+  kam::v1::RecordRequest request;
+  request.set_account_id(account_id);
+  request.set_request_id(std::move(request_id));
+  *request.mutable_event() = Now();
+  if (n % 2 == 0) {
+    kam::v1::VisitRecorded* visit = request.mutable_event()->mutable_visit_recorded();
+    kam::v1::Visitor* visitor = visit->add_visitors();
+    visitor->set_name("Wang Fang");
+    visitor->set_seniority(kam::v1::VISITOR_SENIORITY_SALES);
+    visit->set_purpose("quarterly review");
+  } else {
+    kam::v1::OrderPlaced* order = request.mutable_event()->mutable_order_placed();
+    order->set_order_id(absl::StrCat("o-", request.request_id()));
+    order->mutable_amount()->set_minor_units(100000 + static_cast<int64_t>(n % 1000) * 100);
+    order->mutable_amount()->set_currency_code("CNY");
+    order->set_quantity(1 + n % 10);
+  }
+  return request;
+}
+
 Step RecordStep(std::shared_ptr<kam::v1::Accounts::Stub> stub, int client, Failures* failures) {
   uint64_t sequence = 0;
   return [=]() mutable -> uint64_t {
     const uint64_t n = sequence++;
-    kam::v1::RecordRequest request;
-    request.set_account_id(RecordAccountId(client, static_cast<int>(n % kAccountsPerRecordClient)));
-    request.set_request_id(absl::StrCat("kambench-", client, "-", n));
-    *request.mutable_event() = Now();
-    if (n % 2 == 0) {
-      kam::v1::VisitRecorded* visit = request.mutable_event()->mutable_visit_recorded();
-      kam::v1::Visitor* visitor = visit->add_visitors();
-      visitor->set_name("Wang Fang");
-      visitor->set_seniority(kam::v1::VISITOR_SENIORITY_SALES);
-      visit->set_purpose("quarterly review");
-    } else {
-      kam::v1::OrderPlaced* order = request.mutable_event()->mutable_order_placed();
-      order->set_order_id(absl::StrCat("o-", n));
-      order->mutable_amount()->set_minor_units(100000 + static_cast<int64_t>(n % 1000) * 100);
-      order->mutable_amount()->set_currency_code("CNY");
-      order->set_quantity(1 + n % 10);
-    }
+    const kam::v1::RecordRequest request =
+        BenchRecord(RecordAccountId(client, static_cast<int>(n % kAccountsPerRecordClient)),
+                    absl::StrCat("kambench-", client, "-", n), n);
     grpc::ClientContext context;
     context.set_deadline(DeadlineIn(absl::Seconds(60)));
     kam::v1::RecordResponse response;
@@ -576,6 +586,46 @@ Step RecordStep(std::shared_ptr<kam::v1::Accounts::Stub> stub, int client, Failu
       return 0;
     }
     return 1;
+  };
+}
+
+// One bulk-import client: RecordBatch calls of kRecordBatchRequests commands
+// spread over every Record client's accounts, as an import of a portfolio's
+// visits and orders would be.
+Step RecordBatchStep(std::shared_ptr<kam::v1::Accounts::Stub> stub, int client,
+                     Failures* failures) {
+  uint64_t sequence = 0;
+  return [=]() mutable -> uint64_t {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(120)));
+    kam::v1::RecordBatchResponse response;
+    std::unique_ptr<grpc::ClientWriter<kam::v1::RecordRequest>> writer =
+        stub->RecordBatch(&context, &response);
+    for (int i = 0; i < kRecordBatchRequests; ++i) {
+      const uint64_t n = sequence++;
+      const int account = static_cast<int>(n % (kRecordClients * kAccountsPerRecordClient));
+      // Later writes may share the frame and the syscall.
+      grpc::WriteOptions options;
+      if (i + 1 < kRecordBatchRequests) options.set_buffer_hint();
+      if (!writer->Write(
+              BenchRecord(RecordAccountId(account % kRecordClients, account / kRecordClients),
+                          absl::StrCat("kambench-batch-", client, "-", n), n),
+              options)) {
+        break;
+      }
+    }
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    if (!status.ok()) {
+      failures->Add("Accounts.RecordBatch", status);
+      return 0;
+    }
+    if (response.accepted() != static_cast<uint64_t>(kRecordBatchRequests)) {
+      failures->Add(
+          "Accounts.RecordBatch",
+          absl::StrCat(response.accepted(), " of ", kRecordBatchRequests, " commands accepted"));
+    }
+    return response.accepted();
   };
 }
 
@@ -944,6 +994,7 @@ class ServerBench {
                         "events_per_s", w.target_ratio);
       report_.CheckHalves(w.what, paired);
       if (w.clients == kAppendClients) raw_32_writers_ = paired.raw.PerSecond();
+      if (w.events_per_append == kBatchEvents) batched_append_ = paired.kam.PerSecond();
     }
     return absl::OkStatus();
   }
@@ -957,6 +1008,18 @@ class ServerBench {
     const Throughput records = RunSteps(std::move(steps), flags_.seconds);
     report_.PairedRow("record_32_clients", "Record, 32 clients (visits, orders)",
                       records.PerSecond(), raw_32_writers_, "rec/s", "records_per_s", 0);
+    std::vector<Step> batches;
+    for (int c = 0; c < kBatchClients; ++c) {
+      batches.push_back(RecordBatchStep(clients_->Accounts(c), c, &failures_));
+    }
+    const Throughput imported = RunSteps(std::move(batches), flags_.seconds);
+    PrintRow(absl::StrFormat("RecordBatch, %d clients x %d commands", kBatchClients,
+                             kRecordBatchRequests),
+             Rate(imported.PerSecond(), "rec/s"), "", "",
+             absl::StrFormat("%.2fx kam's Append %dx%d", imported.PerSecond() / batched_append_,
+                             kBatchClients, kBatchEvents));
+    report_.Number("record_batch_4_clients_records_per_s", imported.PerSecond());
+    report_.Number("record_batch_ratio_to_batched_append", imported.PerSecond() / batched_append_);
     // The projector catches up before anything else is measured.
     KAM_ASSIGN_OR_RETURN(uint64_t head, HeadPosition(kamd_->address()));
     WaitForViews(*clients_, RecordAccountId(0, 0), head, absl::Minutes(10), &failures_);
@@ -1086,6 +1149,7 @@ class ServerBench {
   Failures failures_;
   Report report_;
   double raw_32_writers_ = 0;
+  double batched_append_ = 0;  // kam's Append, kBatchClients x kBatchEvents.
   absl::Status stopped_;
 };
 
