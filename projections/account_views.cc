@@ -74,6 +74,7 @@ void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
     }
     const std::string account = recorded.stream.substr(sizeof(kAccountStreamPrefix) - 1);
     ++stream_changes_[account];
+    ++events_applied_;
     live_views_.erase(account);
     if (warming_) dirty_.insert(account);
     if (IsRevenueEvent(e->event)) {
@@ -147,6 +148,8 @@ void AccountViews::Warm() {
     mu_.AwaitWithTimeout(absl::Condition(&has_work),
                          std::clamp(until_expiry, absl::ZeroDuration(), absl::Minutes(1)));
     if (stop_warming_) return;
+    SettleEvents();
+    if (stop_warming_) return;
     warmer_busy_ = true;
     batch.assign(dirty_.begin(), dirty_.end());
     dirty_.clear();
@@ -155,6 +158,20 @@ void AccountViews::Warm() {
       batch.push_back(expiries_.begin()->second);
       expiries_.erase(expiries_.begin());
     }
+  }
+}
+
+void AccountViews::SettleEvents() {
+  const absl::Time woke = absl::Now();
+  while (!dirty_.empty()) {
+    const uint64_t seen = events_applied_;
+    auto moved = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stop_warming_ || events_applied_ != seen;
+    };
+    const absl::Duration left = kMaxSettle - (absl::Now() - woke);
+    if (left <= absl::ZeroDuration()) return;
+    if (!mu_.AwaitWithTimeout(absl::Condition(&moved), std::min(kSettle, left))) return;
+    if (stop_warming_) return;
   }
 }
 

@@ -90,9 +90,9 @@ class AccountViews {
 
   // Keeps every account's view "now" computed ahead of the calls on a
   // thread of its own: first all accounts, then those whose stream changed
-  // and those whose cached view reached the end of its validity. Calls never
-  // wait for it; they compute what is not ready. Stops in StopWarming or the
-  // destructor.
+  // (once the events have settled, see kSettle) and those whose cached view
+  // reached the end of its validity. Calls never wait for it; they compute
+  // what is not ready. Stops in StopWarming or the destructor.
   void StartWarming();
   void StopWarming();
   // Waits until the warmer has computed every view it knows to be missing or
@@ -148,9 +148,15 @@ class AccountViews {
   static constexpr size_t kMaxLiveViews = 100000;
   // The warming thread's nice value (Linux: per thread).
   static constexpr int kWarmerNice = 10;
+  // A view computed while its account's events keep coming is stale at once:
+  // the warmer waits until no account event arrived for kSettle, or for
+  // kMaxSettle at most, before it computes what changed.
+  static constexpr absl::Duration kSettle = absl::Milliseconds(20);
+  static constexpr absl::Duration kMaxSettle = absl::Seconds(1);
   // Events applied to the account's stream so far.
   uint64_t StreamChanges(absl::string_view account_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Warm();
+  void SettleEvents() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OrderByWork(std::vector<std::string>* accounts) const;
   std::vector<Fact> CatalogFacts(absl::Time as_of, TimeAxis axis) const;
 
@@ -166,6 +172,8 @@ class AccountViews {
   // The last live ranking, kept across events to see which classes move.
   mutable std::shared_ptr<const Ranking> marked_ranking_ ABSL_GUARDED_BY(mu_);
   uint64_t catalog_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // Account events applied so far.
+  uint64_t events_applied_ ABSL_GUARDED_BY(mu_) = 0;
   // Revenue events applied so far.
   uint64_t revenue_generation_ ABSL_GUARDED_BY(mu_) = 0;
   // An account's trailing revenue on the OCCURRED axis, exact at any time in
