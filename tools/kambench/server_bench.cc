@@ -82,6 +82,7 @@ constexpr int kWarmUpViewCalls = 100;
 // Targets of issue 5.
 constexpr double kAppendTargetRatio = 1.0;
 constexpr double kBatchTargetRatio = 0.6;
+constexpr double kRecordBatchTargetRatio = 1.0;
 constexpr double kSubscribeTargetEventsPerSecond = 200000;
 constexpr double kGetAccountTargetP99Ms = 1.0;
 
@@ -1013,13 +1014,19 @@ class ServerBench {
       batches.push_back(RecordBatchStep(clients_->Accounts(c), c, &failures_));
     }
     const Throughput imported = RunSteps(std::move(batches), flags_.seconds);
-    PrintRow(absl::StrFormat("RecordBatch, %d clients x %d commands", kBatchClients,
-                             kRecordBatchRequests),
-             Rate(imported.PerSecond(), "rec/s"), "", "",
-             absl::StrFormat("%.2fx kam's Append %dx%d", imported.PerSecond() / batched_append_,
-                             kBatchClients, kBatchEvents));
+    // Issue 5: RecordBatch reaches the batched-append speed of the log.
+    const double ratio = batched_append_ > 0 ? imported.PerSecond() / batched_append_ : 0;
+    PrintRow(
+        absl::StrFormat("RecordBatch, %d clients x %d commands", kBatchClients,
+                        kRecordBatchRequests),
+        Rate(imported.PerSecond(), "rec/s"), Rate(batched_append_, "ev/s"),
+        absl::StrFormat("%.2fx", ratio),
+        absl::StrFormat(">= %.2fx kam's Append %dx%d %s", kRecordBatchTargetRatio, kBatchClients,
+                        kBatchEvents, Verdict(ratio >= kRecordBatchTargetRatio)));
     report_.Number("record_batch_4_clients_records_per_s", imported.PerSecond());
-    report_.Number("record_batch_ratio_to_batched_append", imported.PerSecond() / batched_append_);
+    report_.Number("record_batch_ratio_to_batched_append", ratio);
+    report_.Number("record_batch_target_ratio_to_batched_append", kRecordBatchTargetRatio);
+    report_.Bool("record_batch_target_met", ratio >= kRecordBatchTargetRatio);
     // The projector catches up before anything else is measured.
     KAM_ASSIGN_OR_RETURN(uint64_t head, HeadPosition(kamd_->address()));
     WaitForViews(*clients_, RecordAccountId(0, 0), head, absl::Minutes(10), &failures_);

@@ -7,6 +7,9 @@
 //     of 100-event batches with 4 clients, each beside a raw RocksDB
 //     WriteBatch + Write (sync) of the same keys with as many writers;
 //   - Accounts.Record with 32 clients on accounts of their own;
+//   - Accounts.RecordBatch with 4 clients, each streaming calls of 1000
+//     visits and orders spread over all of those accounts, against kam's
+//     own 100-event Append batches (the raw column of that row);
 //   - Subscribe from position 1 over a generated log of --events events;
 //   - GetAccount latency (p50, p99) on that log's --accounts accounts.
 // It prints a table with the targets, writes JSON when asked, stops kamd
