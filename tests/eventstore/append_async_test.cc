@@ -145,6 +145,57 @@ TEST_F(AppendAsyncHeldCommitTest, CallerReturnsBeforeTheCommitAndIsAnsweredElsew
   EXPECT_EQ(log().Head().position, 1u);
 }
 
+// A blocking appender that leads a group goes on to commit the asynchronous
+// appends queued behind it, but never runs their `done`: it may hold locks
+// that `done` takes (the Accounts service's do).
+class BlockingLeaderTest : public LogTest {
+ protected:
+  RocksDbLogOptions Options() const override {
+    RocksDbLogOptions options = LogTest::Options();
+    options.on_group_commit = [this](size_t, size_t) {
+      if (held_.HasBeenNotified()) return;
+      held_.Notify();
+      release_.WaitForNotification();
+    };
+    return options;
+  }
+  void TearDown() override {
+    if (!release_.HasBeenNotified()) release_.Notify();
+  }
+
+  // Options() is const; the hook outlives that call.
+  mutable absl::Notification held_;
+  absl::Notification release_;
+};
+
+TEST_F(BlockingLeaderTest, AsynchronousAppendsItCommitsAreAnsweredOnTheLogsThread) {
+  constexpr int kAsync = 3;
+  std::thread::id leader_id;
+  std::thread leader([&] {
+    leader_id = std::this_thread::get_id();
+    EXPECT_TRUE(log().Append("lead", ExpectedVersion::Any(), {MakeEvent("lead")}).ok());
+  });
+  held_.WaitForNotification();  // The leader's commit is under way.
+  absl::Mutex mu;
+  std::vector<std::thread::id> done_ids;
+  absl::BlockingCounter answered(kAsync);
+  for (int i = 0; i < kAsync; ++i) {
+    log().AppendAsync("queued", ExpectedVersion::Any(), {MakeEvent(absl::StrCat("queued-", i))},
+                      [&](absl::StatusOr<AppendResult> r) {
+                        EXPECT_TRUE(r.ok()) << r.status();
+                        absl::MutexLock lock(&mu);
+                        done_ids.push_back(std::this_thread::get_id());
+                        answered.DecrementCount();
+                      });
+  }
+  release_.Notify();
+  leader.join();
+  answered.Wait();
+  EXPECT_EQ(log().Head().position, static_cast<uint64_t>(1 + kAsync));
+  absl::MutexLock lock(&mu);
+  for (const std::thread::id& id : done_ids) EXPECT_NE(id, leader_id);
+}
+
 TEST_F(AppendAsyncTest, ClosingTheLogAnswersEveryPendingAppendOnce) {
   constexpr int kAppends = 500;
   std::atomic<int> answers{0};
