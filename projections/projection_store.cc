@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -13,6 +15,7 @@
 #include "eventstore/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/memtablerep.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/write_batch.h"
 
 namespace kam::projections {
@@ -42,6 +45,22 @@ std::string EventKey(absl::string_view stream, uint64_t version, char tag = kEve
   PutU64(&key, version);
   return key;
 }
+
+// The tag and stream of an event key: its bytes up to the '\0' (stream names
+// hold no control characters). A stream's versions arrive in order, so the
+// memtable keeps one insert position per stream and starts there instead of
+// searching from the top for every event.
+class StreamOfEventKey final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "kam.StreamOfEventKey"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const void* end = std::memchr(key.data(), '\0', key.size());
+    return rocksdb::Slice(key.data(), static_cast<const char*>(end) - key.data() + 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return std::memchr(key.data(), '\0', key.size()) != nullptr;
+  }
+};
 
 // Event ids and types are limited to a few hundred bytes: a u16 length.
 void PutShortString(std::string* out, absl::string_view s) {
@@ -336,6 +355,8 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std
     options.allow_concurrent_memtable_write = false;
     options.write_buffer_size = 64 << 20;
     options.max_write_buffer_number = 4;
+  } else {
+    options.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamOfEventKey>();
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, directory, &raw);
