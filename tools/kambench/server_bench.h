@@ -12,6 +12,7 @@
 //     own 100-event Append batches (the raw column of that row);
 //   - Subscribe from position 1 over a generated log of --events events;
 //   - GetAccount latency (p50, p99) on that log's --accounts accounts.
+// --only names some of these (append, record, batch, views) to run alone.
 // It prints a table with the targets, writes JSON when asked, stops kamd
 // with SIGTERM and checks that it exits 0. Any failed call fails the run.
 //
@@ -25,6 +26,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -44,6 +46,9 @@ struct ServerBenchFlags {
   std::string dir;           // Empty: a fresh directory under ./bench-data.
   bool keep = false;         // Keep the data afterwards.
   std::string kamd_path;     // Set by AddServerCommand to the kamd built beside kambench.
+  // Of "append", "record", "batch", "views": the workloads to run; empty
+  // runs them all.
+  std::vector<std::string> only;
 };
 
 // Adds the `server` subcommand to `app`, binding its flags to *flags, which
