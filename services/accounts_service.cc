@@ -488,8 +488,13 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
     bool conflicted = false;
   };
   std::vector<Stream> streams(groups.size());
-  absl::Mutex mu;
-  size_t pending ABSL_GUARDED_BY(mu) = 0;
+  // Shared with the answers: the last one may still be unlocking it when the
+  // wait below returns.
+  struct Pending {
+    absl::Mutex mu;
+    size_t count ABSL_GUARDED_BY(mu) = 0;
+  };
+  const auto pending = std::make_shared<Pending>();
   for (size_t g = 0; g < groups.size(); ++g) {
     Stream& stream = streams[g];
     const absl::Span<Command* const> commands = groups[g];
@@ -508,8 +513,8 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
       slot.idle = false;
     }
     {
-      absl::MutexLock count(&mu);
-      ++pending;
+      absl::MutexLock count(&pending->mu);
+      ++pending->count;
     }
     stream.start = absl::Now();
     const size_t events = stream.attempt.events.size();
@@ -517,8 +522,8 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
     // when the log refuses the input at once.
     engine_->log().AppendAsync(
         commands.front()->stream, stream.attempt.expected, std::move(stream.attempt.events),
-        [this, &stream, commands, events, &mu,
-         &pending](absl::StatusOr<eventstore::AppendResult> result) {
+        [this, &stream, commands, events,
+         pending](absl::StatusOr<eventstore::AppendResult> result) {
           StreamSlot& slot = *stream.slot;
           {
             absl::MutexLock lock(&slot.mu);
@@ -528,14 +533,15 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
             cache_->Count(&slot, slot.state.size());
             slot.idle = true;
           }
-          absl::MutexLock count(&mu);
-          --pending;
+          absl::MutexLock count(&pending->mu);
+          --pending->count;
         });
   }
   {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](size_t* n) { return *n == 0; }, &pending));
+    absl::MutexLock lock(&pending->mu);
+    pending->mu.Await(absl::Condition(
+        +[](Pending* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu) { return p->count == 0; },
+        pending.get()));
   }
   for (size_t g = 0; g < groups.size(); ++g) {
     if (streams[g].conflicted) RecordInStream(groups[g]);
