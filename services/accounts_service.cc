@@ -1,9 +1,7 @@
 #include "services/accounts_service.h"
 
-#include <algorithm>
 #include <array>
 #include <atomic>
-#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>

@@ -547,8 +547,8 @@ void OpenRecordAccounts(const Clients& clients, Failures* failures) {
   for (std::thread& thread : threads) thread.join();
 }
 
-// Visits and orders, in turn, on the client's own accounts, occurring now.
-// The n-th command of a Record client: visits and orders by turns.
+// The n-th command of a Record client: visits and orders by turns, occurring
+// now.
 kam::v1::RecordRequest BenchRecord(const std::string& account_id, std::string request_id,
                                    uint64_t n) {
   kam::v1::RecordRequest request;
@@ -571,6 +571,7 @@ kam::v1::RecordRequest BenchRecord(const std::string& account_id, std::string re
   return request;
 }
 
+// Visits and orders, in turn, on the client's own accounts.
 Step RecordStep(std::shared_ptr<kam::v1::Accounts::Stub> stub, int client, Failures* failures) {
   uint64_t sequence = 0;
   return [=]() mutable -> uint64_t {
