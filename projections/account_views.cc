@@ -55,6 +55,7 @@ std::function<void(absl::Span<const eventstore::RecordedEvent>)> AccountViews::A
 }
 
 void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
+  const absl::Time applied_at = absl::Now();
   absl::MutexLock lock(&mu_);
   for (const eventstore::RecordedEvent& recorded : events) {
     position_ = std::max(position_, recorded.position);
@@ -66,7 +67,7 @@ void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
       ++catalog_generation_;
       // Every view reads the catalog: the cached ones are all stale now.
       if (warming_) {
-        for (const auto& [account, entry] : live_views_) dirty_.insert(account);
+        for (const auto& [account, entry] : live_views_) dirty_[account] = applied_at;
       }
       live_views_.clear();
       expiries_.clear();
@@ -74,9 +75,9 @@ void AccountViews::Apply(absl::Span<const eventstore::RecordedEvent> events) {
     }
     const std::string account = recorded.stream.substr(sizeof(kAccountStreamPrefix) - 1);
     ++stream_changes_[account];
-    ++events_applied_;
     live_views_.erase(account);
-    if (warming_) dirty_.insert(account);
+    last_event_at_ = applied_at;
+    if (warming_) dirty_[account] = applied_at;
     if (IsRevenueEvent(e->event)) {
       revenue_[account].Add(*e);
       occurred_revenue_.erase(account);
@@ -123,13 +124,20 @@ void AccountViews::Warm() {
   std::vector<std::string> batch = all.ok() ? *std::move(all) : std::vector<std::string>();
   while (true) {
     OrderByWork(&batch);
+    // One ranking for the pass while it holds: during an import every order
+    // moves the revenue, and ranking every account again for each view
+    // would cost more than the views. Lookups compare the class a view was
+    // computed with, so none is served with a class that moved.
+    std::shared_ptr<const Ranking> ranking;
     for (const std::string& account : batch) {
       {
         absl::MutexLock lock(&mu_);
         if (stop_warming_) return;
       }
       const absl::Time now = clock_->Now();
-      std::shared_ptr<const Ranking> ranking = RankingAt(now, TimeAxis::kOccurred);
+      if (ranking == nullptr || now < ranking->as_of || now >= ranking->valid_until) {
+        ranking = RankingAt(now, TimeAxis::kOccurred);
+      }
       // An account not opened yet, or a failing read, is computed (and
       // reported) again by the call that asks for it.
       LiveView(account, now, *ranking, nullptr).IgnoreError();
@@ -137,42 +145,52 @@ void AccountViews::Warm() {
     batch.clear();
     absl::MutexLock lock(&mu_);
     warmer_busy_ = false;
-    auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_warming_ || !dirty_.empty() ||
-             (!expiries_.empty() && expiries_.begin()->first <= clock_->Now());
-    };
-    // Woken by new events; otherwise sleeps until the next view expires (on
-    // the views' clock, looked at again at least every minute).
-    const absl::Duration until_expiry =
-        expiries_.empty() ? absl::InfiniteDuration() : expiries_.begin()->first - clock_->Now();
-    mu_.AwaitWithTimeout(absl::Condition(&has_work),
-                         std::clamp(until_expiry, absl::ZeroDuration(), absl::Minutes(1)));
-    if (stop_warming_) return;
-    SettleEvents();
-    if (stop_warming_) return;
+    if (!NextBatch(&batch)) return;
     warmer_busy_ = true;
-    batch.assign(dirty_.begin(), dirty_.end());
-    dirty_.clear();
-    const absl::Time now = clock_->Now();
-    while (!expiries_.empty() && expiries_.begin()->first <= now) {
-      batch.push_back(expiries_.begin()->second);
-      expiries_.erase(expiries_.begin());
-    }
   }
 }
 
-void AccountViews::SettleEvents() {
-  const absl::Time woke = absl::Now();
-  while (!dirty_.empty()) {
-    const uint64_t seen = events_applied_;
-    auto moved = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_warming_ || events_applied_ != seen;
-    };
-    const absl::Duration left = kMaxSettle - (absl::Now() - woke);
-    if (left <= absl::ZeroDuration()) return;
-    if (!mu_.AwaitWithTimeout(absl::Condition(&moved), std::min(kSettle, left))) return;
-    if (stop_warming_) return;
+bool AccountViews::NextBatch(std::vector<std::string>* batch) {
+  auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stop_warming_ || !dirty_.empty() ||
+           (!expiries_.empty() && expiries_.begin()->first <= clock_->Now());
+  };
+  auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_warming_; };
+  const absl::Time waiting_since = absl::Now();
+  while (!stop_warming_) {
+    // Accounts whose events settled, at once when the log is quiet, and at
+    // most every kMaxSettle while events keep coming. Accounts still
+    // changing wait: their view would be stale at once, and the calls that
+    // ask for them cache what they compute.
+    const absl::Time real_now = absl::Now();
+    if (last_event_at_ + kSettle <= real_now || waiting_since + kMaxSettle <= real_now) {
+      for (auto it = dirty_.begin(); it != dirty_.end();) {
+        if (it->second + kSettle <= real_now) {
+          batch->push_back(it->first);
+          dirty_.erase(it++);
+        } else {
+          ++it;
+        }
+      }
+    }
+    const absl::Time now = clock_->Now();
+    while (!expiries_.empty() && expiries_.begin()->first <= now) {
+      batch->push_back(expiries_.begin()->second);
+      expiries_.erase(expiries_.begin());
+    }
+    if (!batch->empty()) return true;
+    if (!dirty_.empty()) {
+      mu_.AwaitWithTimeout(absl::Condition(&stopped), kSettle);
+      continue;
+    }
+    // Woken by new events; otherwise sleeps until the next view expires (on
+    // the views' clock, looked at again at least every minute).
+    const absl::Duration until_expiry =
+        expiries_.empty() ? absl::InfiniteDuration() : expiries_.begin()->first - now;
+    mu_.AwaitWithTimeout(absl::Condition(&woken),
+                         std::clamp(until_expiry, absl::ZeroDuration(), absl::Minutes(1)));
   }
+  return false;
 }
 
 bool AccountViews::AwaitWarm(absl::Duration timeout) const {
@@ -286,7 +304,7 @@ void AccountViews::MarkClassChanges(const Ranking& before, const Ranking& after)
   for (const Ranking* ranking : {&before, &after}) {
     for (const AccountAbc& account : ranking->accounts) {
       if (before.ClassOf(account.account_id) != after.ClassOf(account.account_id)) {
-        dirty_.insert(account.account_id);
+        dirty_.try_emplace(account.account_id, absl::InfinitePast());
       }
     }
   }
@@ -367,7 +385,7 @@ absl::StatusOr<kam::v1::AccountView> AccountViews::LiveView(absl::string_view ac
   // (Other accounts' events only matter through the ABC class, which every
   // lookup compares.)
   if (stream_changes != StreamChanges(account_id) || catalog_generation != catalog_generation_) {
-    if (warming_) dirty_.insert(std::string(account_id));
+    if (warming_) dirty_.try_emplace(std::string(account_id), absl::Now());
     return view;
   }
   if (live_views_.size() >= kMaxLiveViews) {

@@ -28,7 +28,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -92,7 +91,7 @@ class AccountViews {
   // thread of its own: first all accounts, then those whose stream changed
   // (once the events have settled, see kSettle) and those whose cached view
   // reached the end of its validity. Calls never wait for it; they compute
-  // what is not ready. Stops in StopWarming or the destructor.
+  // (and cache) what is not ready. Stops in StopWarming or the destructor.
   void StartWarming();
   void StopWarming();
   // Waits until the warmer has computed every view it knows to be missing or
@@ -149,14 +148,17 @@ class AccountViews {
   // The warming thread's nice value (Linux: per thread).
   static constexpr int kWarmerNice = 10;
   // A view computed while its account's events keep coming is stale at once:
-  // the warmer waits until no account event arrived for kSettle, or for
-  // kMaxSettle at most, before it computes what changed.
+  // the warmer computes an account's view once no event of it arrived for
+  // kSettle, and waits for the log to be quiet as long, or kMaxSettle at
+  // most, before it computes the accounts that settled.
   static constexpr absl::Duration kSettle = absl::Milliseconds(20);
   static constexpr absl::Duration kMaxSettle = absl::Seconds(1);
   // Events applied to the account's stream so far.
   uint64_t StreamChanges(absl::string_view account_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Warm();
-  void SettleEvents() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits for the accounts to compute next: settled ones and those whose
+  // cached view expired. False when warming stops.
+  bool NextBatch(std::vector<std::string>* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OrderByWork(std::vector<std::string>* accounts) const;
   std::vector<Fact> CatalogFacts(absl::Time as_of, TimeAxis axis) const;
 
@@ -172,8 +174,6 @@ class AccountViews {
   // The last live ranking, kept across events to see which classes move.
   mutable std::shared_ptr<const Ranking> marked_ranking_ ABSL_GUARDED_BY(mu_);
   uint64_t catalog_generation_ ABSL_GUARDED_BY(mu_) = 0;
-  // Account events applied so far.
-  uint64_t events_applied_ ABSL_GUARDED_BY(mu_) = 0;
   // Revenue events applied so far.
   uint64_t revenue_generation_ ABSL_GUARDED_BY(mu_) = 0;
   // An account's trailing revenue on the OCCURRED axis, exact at any time in
@@ -186,8 +186,11 @@ class AccountViews {
   mutable absl::flat_hash_map<std::string, OccurredRevenue> occurred_revenue_ ABSL_GUARDED_BY(mu_);
   mutable absl::flat_hash_map<std::string, LiveEntry> live_views_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> stream_changes_ ABSL_GUARDED_BY(mu_);
-  // For the warming thread: accounts to compute, and when cached views end.
-  mutable absl::flat_hash_set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
+  // For the warming thread: accounts to compute with the (real) time their
+  // stream last changed, and when cached views end.
+  mutable absl::flat_hash_map<std::string, absl::Time> dirty_ ABSL_GUARDED_BY(mu_);
+  // When the last account event was applied (real time).
+  absl::Time last_event_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   mutable std::multimap<absl::Time, std::string> expiries_ ABSL_GUARDED_BY(mu_);
   bool stop_warming_ ABSL_GUARDED_BY(mu_) = false;
   bool warming_ ABSL_GUARDED_BY(mu_) = false;
