@@ -272,18 +272,72 @@ void StageInputs::Apply(const Fact& fact) {
   }
 }
 
+namespace {
+
+// BusinessOrder's key.
+std::pair<absl::Time, uint64_t> BusinessKey(const Fact& fact) {
+  return {fact.occurred_at, fact.position};
+}
+
+void FoldFact(const Fact& fact, AccountState& state) {
+  state.stage_inputs.Apply(fact);
+  ApplyToState(fact, state);
+}
+
+void AddStageChange(const Fact& fact, TimeAxis axis, const Rules& rules, StageInputs& inputs,
+                    std::vector<StageChange>& changes) {
+  inputs.Apply(fact);
+  if (!inputs.opened) return;
+  absl::Time at = axis == TimeAxis::kOccurred ? fact.occurred_at : fact.recorded_at;
+  if (changes.empty()) {
+    // The first entry is DEVELOPMENT at the AccountOpened.
+    changes.push_back({kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, at, fact.event_id, fact.position});
+  }
+  kam::v1::RelationshipStage stage = StageOf(inputs, rules);
+  if (stage != changes.back().stage) changes.push_back({stage, at, fact.event_id, fact.position});
+}
+
+}  // namespace
+
 AccountState FoldAccountState(const AccountHistory& history) {
+  AccountState state;
+  // On the OCCURRED axis, and mostly on the RECORDED one, the facts already
+  // are in business order.
+  if (std::is_sorted(history.facts.begin(), history.facts.end(), BusinessOrder)) {
+    for (const Fact& fact : history.facts) FoldFact(fact, state);
+    return state;
+  }
   std::vector<const Fact*> ordered;
   ordered.reserve(history.facts.size());
   for (const Fact& fact : history.facts) ordered.push_back(&fact);
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const Fact* a, const Fact* b) { return BusinessOrder(*a, *b); });
-  AccountState state;
-  for (const Fact* fact : ordered) {
-    state.stage_inputs.Apply(*fact);
-    ApplyToState(*fact, state);
-  }
+  for (const Fact* fact : ordered) FoldFact(*fact, state);
   return state;
+}
+
+void AccountFold::Reset(const AccountHistory& history) {
+  state_ = FoldAccountState(history);
+  last_.reset();
+  for (const Fact& fact : history.facts) {
+    last_ = std::max(last_.value_or(BusinessKey(fact)), BusinessKey(fact));
+  }
+  stage_inputs_ = StageInputs();
+  stage_history_.clear();
+  for (const Fact& fact : history.facts) {
+    AddStageChange(fact, history.axis, *rules_, stage_inputs_, stage_history_);
+  }
+}
+
+void AccountFold::Extend(const AccountHistory& history) {
+  const Fact& fact = history.facts.back();
+  AddStageChange(fact, history.axis, *rules_, stage_inputs_, stage_history_);
+  if (last_.has_value() && BusinessKey(fact) <= *last_) {
+    state_ = FoldAccountState(history);
+    return;
+  }
+  FoldFact(fact, state_);
+  last_ = BusinessKey(fact);
 }
 
 std::vector<const ContactRecord*> ActiveContacts(const AccountState& state) {
@@ -297,20 +351,7 @@ std::vector<const ContactRecord*> ActiveContacts(const AccountState& state) {
 std::vector<StageChange> StageHistoryOf(const AccountHistory& history, const Rules& rules) {
   std::vector<StageChange> changes;
   StageInputs inputs;
-  for (const Fact& fact : history.facts) {
-    inputs.Apply(fact);
-    if (!inputs.opened) continue;
-    absl::Time at = history.axis == TimeAxis::kOccurred ? fact.occurred_at : fact.recorded_at;
-    if (changes.empty()) {
-      // The first entry is DEVELOPMENT at the AccountOpened.
-      changes.push_back(
-          {kam::v1::RELATIONSHIP_STAGE_DEVELOPMENT, at, fact.event_id, fact.position});
-    }
-    kam::v1::RelationshipStage stage = StageOf(inputs, rules);
-    if (stage != changes.back().stage) {
-      changes.push_back({stage, at, fact.event_id, fact.position});
-    }
-  }
+  for (const Fact& fact : history.facts) AddStageChange(fact, history.axis, rules, inputs, changes);
   return changes;
 }
 

@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -223,6 +224,39 @@ struct StageChange {
 // times are occurred_at on the OCCURRED axis, recorded_at on the RECORDED
 // axis. Empty when no AccountOpened is among the facts.
 std::vector<StageChange> StageHistoryOf(const AccountHistory& history, const Rules& rules);
+
+// FoldAccountState and StageHistoryOf of a history that grows by one fact
+// at a time, as a replay's does after each event, without folding it whole
+// each time: a fact that comes last in business order is folded onto the
+// state so far; one that does not (a backdated event) folds the state again.
+//
+//   AccountFold fold(&rules);
+//   fold.Reset(history);
+//   history.facts.push_back(next);
+//   fold.Extend(history);  // fold.state() == FoldAccountState(history)
+class AccountFold {
+ public:
+  // `rules` is not owned and must outlive the fold.
+  explicit AccountFold(const Rules* rules) : rules_(rules) {}
+
+  // Folds `history` whole.
+  void Reset(const AccountHistory& history);
+  // `history` is the one folded last with one fact added at the end.
+  void Extend(const AccountHistory& history);
+
+  const AccountState& state() const { return state_; }
+  const std::vector<StageChange>& stage_history() const { return stage_history_; }
+
+ private:
+  const Rules* rules_;
+  AccountState state_;
+  // Business order's key (occurred_at, position) of the last fact folded
+  // into state_.
+  std::optional<std::pair<absl::Time, uint64_t>> last_;
+  // The stage history's own fold, in axis order.
+  StageInputs stage_inputs_;
+  std::vector<StageChange> stage_history_;
+};
 
 }  // namespace kam::projections
 

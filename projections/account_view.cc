@@ -29,10 +29,10 @@ absl::Status CheckCurrency(const std::string& code, const std::string& event_id,
                    rules.reporting_currency, " (amounts are never converted)"));
 }
 
-// The state of an existing account with every amount in the reporting
-// currency.
-absl::StatusOr<AccountState> CheckedState(const AccountHistory& history, const Rules& rules) {
-  AccountState state = FoldAccountState(history);
+// Whether `state` is an existing account's with every amount in the
+// reporting currency.
+absl::Status CheckState(const AccountHistory& history, const AccountState& state,
+                        const Rules& rules) {
   if (!state.opened) {
     return absl::NotFoundError(
         absl::StrCat("account ", history.account_id, " does not exist at as_of"));
@@ -43,11 +43,10 @@ absl::StatusOr<AccountState> CheckedState(const AccountHistory& history, const R
     if (!status.ok()) return status;
   }
   if (state.latest_prospect.has_value()) {
-    absl::Status status =
-        CheckCurrency(state.latest_prospect->currency_code, state.latest_prospect->event_id, rules);
-    if (!status.ok()) return status;
+    return CheckCurrency(state.latest_prospect->currency_code, state.latest_prospect->event_id,
+                         rules);
   }
-  return state;
+  return absl::OkStatus();
 }
 
 void FillProfile(const AccountState& state, kam::v1::AccountView& view) {
@@ -64,10 +63,11 @@ void FillProfile(const AccountState& state, kam::v1::AccountView& view) {
   }
 }
 
-void FillStage(const AccountHistory& history, const AccountState& state, const Rules& rules,
+void FillStage(const AccountHistory& history, const AccountState& state,
+               const std::vector<StageChange>& stages, const Rules& rules,
                kam::v1::AccountView& view) {
   view.set_stage(StageOf(state.stage_inputs, rules));
-  for (const StageChange& change : StageHistoryOf(history, rules)) {
+  for (const StageChange& change : stages) {
     kam::v1::StageChange* entry = view.add_stage_history();
     entry->set_stage(change.stage);
     *entry->mutable_changed_at() = TimeToProto(change.changed_at);
@@ -156,15 +156,22 @@ void FillAssessments(const AccountState& state, const Rules& rules, kam::v1::Acc
 absl::StatusOr<kam::v1::AccountView> BuildAccountView(const AccountHistory& history,
                                                       kam::v1::AbcClass abc_class,
                                                       const Rules& rules) {
-  absl::StatusOr<AccountState> checked = CheckedState(history, rules);
-  if (!checked.ok()) return checked.status();
-  const AccountState& state = *checked;
+  return BuildAccountView(history, FoldAccountState(history), StageHistoryOf(history, rules),
+                          abc_class, rules);
+}
+
+absl::StatusOr<kam::v1::AccountView> BuildAccountView(const AccountHistory& history,
+                                                      const AccountState& state,
+                                                      const std::vector<StageChange>& stages,
+                                                      kam::v1::AbcClass abc_class,
+                                                      const Rules& rules) {
+  if (absl::Status checked = CheckState(history, state, rules); !checked.ok()) return checked;
   const absl::Time as_of = history.as_of;
 
   kam::v1::AccountView view;
   view.set_account_id(history.account_id);
   FillProfile(state, view);
-  FillStage(history, state, rules, view);
+  FillStage(history, state, stages, rules, view);
   view.set_abc_class(abc_class);
   FillRevenue(state, as_of, rules, *view.mutable_revenue());
   FillSegments(state, as_of, rules, view);
@@ -187,9 +194,13 @@ absl::StatusOr<kam::v1::AccountView> BuildAccountView(const AccountHistory& hist
 }
 
 absl::StatusOr<int64_t> TrailingYearRevenue(const AccountHistory& history, const Rules& rules) {
-  absl::StatusOr<AccountState> checked = CheckedState(history, rules);
-  if (!checked.ok()) return checked.status();
-  return TrailingNetRevenue(*checked, history.as_of, Days(rules.revenue_window_days));
+  return TrailingYearRevenue(history, FoldAccountState(history), rules);
+}
+
+absl::StatusOr<int64_t> TrailingYearRevenue(const AccountHistory& history,
+                                            const AccountState& state, const Rules& rules) {
+  if (absl::Status checked = CheckState(history, state, rules); !checked.ok()) return checked;
+  return TrailingNetRevenue(state, history.as_of, Days(rules.revenue_window_days));
 }
 
 }  // namespace kam::projections

@@ -12,6 +12,8 @@
 #ifndef KAM_PROJECTIONS_ACCOUNT_VIEW_H_
 #define KAM_PROJECTIONS_ACCOUNT_VIEW_H_
 
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "kam/v1/views.pb.h"
 #include "projections/account_state.h"
@@ -29,10 +31,20 @@ absl::StatusOr<kam::v1::AccountView> BuildAccountView(const AccountHistory& hist
                                                       kam::v1::AbcClass abc_class,
                                                       const Rules& rules);
 
+// The same from the history's state and stage history, folded by the
+// caller (an AccountFold of `history`).
+absl::StatusOr<kam::v1::AccountView> BuildAccountView(const AccountHistory& history,
+                                                      const AccountState& state,
+                                                      const std::vector<StageChange>& stages,
+                                                      kam::v1::AbcClass abc_class,
+                                                      const Rules& rules);
+
 // The trailing-365-day net revenue of the account at history.as_of, for the
 // portfolio's ABC walk: the same figure as the view's
 // revenue.trailing_365_days. NotFound / InvalidArgument as BuildAccountView.
 absl::StatusOr<int64_t> TrailingYearRevenue(const AccountHistory& history, const Rules& rules);
+absl::StatusOr<int64_t> TrailingYearRevenue(const AccountHistory& history,
+                                            const AccountState& state, const Rules& rules);
 
 }  // namespace kam::projections
 

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "eventstore/status_macros.h"
+#include "projections/account_state.h"
 #include "projections/account_view.h"
 #include "projections/account_views.h"
 #include "projections/history.h"
@@ -62,7 +63,10 @@ class AccountReplay {
  public:
   AccountReplay(const projections::AccountViews* views, std::string account_id,
                 std::vector<StoredEvent> catalog)
-      : views_(views), account_id_(std::move(account_id)), catalog_(std::move(catalog)) {
+      : views_(views),
+        account_id_(std::move(account_id)),
+        catalog_(std::move(catalog)),
+        fold_(&views->rules()) {
     history_.account_id = account_id_;
     history_.axis = projections::TimeAxis::kRecorded;
   }
@@ -93,10 +97,11 @@ class AccountReplay {
 
  private:
   // Keeps history_ equal to SelectHistory(prefix_) on the RECORDED axis at
-  // `as_of` (every event of the prefix is recorded by then). An event that
-  // nothing named before adds its own fact at the end (log order); a
-  // correction or retraction, or an event an earlier one named (possible
-  // only through EventStore.Append), selects the whole prefix again.
+  // `as_of` (every event of the prefix is recorded by then), and fold_ its
+  // fold. An event that nothing named before adds its own fact at the end
+  // (log order); a correction or retraction, or an event an earlier one
+  // named (possible only through EventStore.Append), selects the whole
+  // prefix again.
   void AddToHistory(absl::Time as_of) {
     const StoredEvent& e = prefix_.back();
     const kam::v1::AccountEvent& event = e.event;
@@ -109,19 +114,24 @@ class AccountReplay {
     if (selected_ && named == nullptr && !named_.contains(e.event_id)) {
       projections::AccountHistory one = projections::SelectHistory(
           account_id_, absl::MakeConstSpan(&e, 1), {}, as_of, projections::TimeAxis::kRecorded);
-      for (projections::Fact& fact : one.facts) history_.facts.push_back(std::move(fact));
       history_.version = e.version;
       history_.position = e.position;
+      for (projections::Fact& fact : one.facts) {
+        history_.facts.push_back(std::move(fact));
+        fold_.Extend(history_);
+      }
       return;
     }
     history_ = projections::SelectHistory(account_id_, prefix_, {}, as_of,
                                           projections::TimeAxis::kRecorded);
+    fold_.Reset(history_);
     selected_ = true;
   }
 
   absl::StatusOr<kam::v1::AccountView> ViewOf(const projections::AccountHistory& history) {
     KAM_ASSIGN_OR_RETURN(kam::v1::AbcClass abc, AbcClassAt(history));
-    return projections::BuildAccountView(history, abc, views_->rules());
+    return projections::BuildAccountView(history, fold_.state(), fold_.stage_history(), abc,
+                                         views_->rules());
   }
 
   // The account's class in the portfolio on the RECORDED axis at
@@ -130,8 +140,8 @@ class AccountReplay {
   // all while the account has no revenue: AbcRanking leaves such accounts
   // out, as class C.
   absl::StatusOr<kam::v1::AbcClass> AbcClassAt(const projections::AccountHistory& history) {
-    KAM_ASSIGN_OR_RETURN(int64_t revenue,
-                         projections::TrailingYearRevenue(history, views_->rules()));
+    KAM_ASSIGN_OR_RETURN(int64_t revenue, projections::TrailingYearRevenue(
+                                              history, fold_.state(), views_->rules()));
     if (revenue == 0) return kam::v1::ABC_CLASS_C;
     if (cached_at_ == history.as_of) return cached_class_;
     KAM_ASSIGN_OR_RETURN(std::vector<projections::AccountAbc> ranking,
@@ -148,7 +158,8 @@ class AccountReplay {
   const std::string account_id_;
   const std::vector<StoredEvent> catalog_;
   std::vector<StoredEvent> prefix_;  // The stream's decoded events so far.
-  projections::AccountHistory history_;
+ projections::AccountHistory history_;
+  projections::AccountFold fold_;
   bool selected_ = false;                   // history_ was selected from the prefix once.
   absl::flat_hash_set<std::string> named_;  // Event ids corrections and retractions named.
   std::optional<absl::Time> cached_at_;
