@@ -140,8 +140,8 @@ class AccountReplay {
   // all while the account has no revenue: AbcRanking leaves such accounts
   // out, as class C.
   absl::StatusOr<kam::v1::AbcClass> AbcClassAt(const projections::AccountHistory& history) {
-    KAM_ASSIGN_OR_RETURN(int64_t revenue, projections::TrailingYearRevenue(
-                                              history, fold_.state(), views_->rules()));
+    KAM_ASSIGN_OR_RETURN(int64_t revenue,
+                         projections::TrailingYearRevenue(history, fold_.state(), views_->rules()));
     if (revenue == 0) return kam::v1::ABC_CLASS_C;
     if (cached_at_ == history.as_of) return cached_class_;
     KAM_ASSIGN_OR_RETURN(std::vector<projections::AccountAbc> ranking,
@@ -158,7 +158,7 @@ class AccountReplay {
   const std::string account_id_;
   const std::vector<StoredEvent> catalog_;
   std::vector<StoredEvent> prefix_;  // The stream's decoded events so far.
- projections::AccountHistory history_;
+  projections::AccountHistory history_;
   projections::AccountFold fold_;
   bool selected_ = false;                   // history_ was selected from the prefix once.
   absl::flat_hash_set<std::string> named_;  // Event ids corrections and retractions named.

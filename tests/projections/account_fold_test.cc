@@ -26,8 +26,8 @@ void ExpectSameView(const AccountHistory& history, const AccountFold& fold, cons
                     const std::string& where) {
   absl::StatusOr<kam::v1::AccountView> whole =
       BuildAccountView(history, kam::v1::ABC_CLASS_B, rules);
-  absl::StatusOr<kam::v1::AccountView> folded = BuildAccountView(
-      history, fold.state(), fold.stage_history(), kam::v1::ABC_CLASS_B, rules);
+  absl::StatusOr<kam::v1::AccountView> folded =
+      BuildAccountView(history, fold.state(), fold.stage_history(), kam::v1::ABC_CLASS_B, rules);
   ASSERT_EQ(whole.status(), folded.status()) << where;
   if (!whole.ok()) return;
   EXPECT_EQ(whole->SerializeAsString(), folded->SerializeAsString())
@@ -100,18 +100,19 @@ TEST(AccountFoldTest, ReplayingGeneratedAccountsEventByEventMatchesWholeFolds) {
     AccountHistory before;
     for (size_t n = 1; n <= events.size(); ++n) {
       const absl::Time as_of = events[n - 1].recorded_at;
-      AccountHistory history = SelectHistory(
-          account, absl::MakeConstSpan(events.data(), n), {}, as_of, TimeAxis::kRecorded);
+      AccountHistory history = SelectHistory(account, absl::MakeConstSpan(events.data(), n), {},
+                                             as_of, TimeAxis::kRecorded);
       // One fact more at the end, the others unchanged: extend; else reset.
       bool grew = history.facts.size() == before.facts.size() + 1;
       for (size_t i = 0; grew && i < before.facts.size(); ++i) {
-        grew = before.facts[i].event_id == history.facts[i].event_id &&
-               before.facts[i].occurred_at == history.facts[i].occurred_at &&
-               before.facts[i].event.SerializeAsString() ==
-                   history.facts[i].event.SerializeAsString();
+        grew =
+            before.facts[i].event_id == history.facts[i].event_id &&
+            before.facts[i].occurred_at == history.facts[i].occurred_at &&
+            before.facts[i].event.SerializeAsString() == history.facts[i].event.SerializeAsString();
       }
       if (grew && n > 1) {
-        for (const Fact& fact : before.facts) backdated += BusinessOrder(history.facts.back(), fact);
+        for (const Fact& fact : before.facts)
+          backdated += BusinessOrder(history.facts.back(), fact);
         fold.Extend(history);
         ++extended;
       } else {
