@@ -4,23 +4,67 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "eventstore/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "grpcpp/support/server_interceptor.h"
 #include "services/accounts_service.h"
 #include "services/audit_service.h"
 #include "services/event_store_service.h"
 #include "services/views_service.h"
 
 namespace kam::services {
+
+// The calls in progress, counted by an interceptor on every call: Shutdown
+// closes the connections left once there are none.
+class KamServer::CallCounter : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* /*info*/) override {
+    return new Counted(this);
+  }
+
+  // False at `deadline` with calls still in progress.
+  bool AwaitNone(absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithDeadline(absl::Condition(
+                                     +[](int64_t* calls) { return *calls == 0; }, &calls_),
+                                 deadline);
+  }
+
+ private:
+  // Lives as long as its call.
+  class Counted : public grpc::experimental::Interceptor {
+   public:
+    explicit Counted(CallCounter* counter) : counter_(counter) {
+      absl::MutexLock lock(&counter_->mu_);
+      ++counter_->calls_;
+    }
+    ~Counted() override {
+      absl::MutexLock lock(&counter_->mu_);
+      --counter_->calls_;
+    }
+    void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+      methods->Proceed();
+    }
+
+   private:
+    CallCounter* const counter_;
+  };
+
+  absl::Mutex mu_;
+  int64_t calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 namespace {
 
@@ -151,6 +195,11 @@ absl::StatusOr<std::unique_ptr<KamServer>> KamServer::Start(Engine* engine,
   builder.RegisterService(&server->services_->accounts);
   builder.RegisterService(&server->services_->views);
   builder.RegisterService(&server->services_->audit);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  auto counter = std::make_unique<CallCounter>();
+  server->calls_ = counter.get();  // The server owns it, and outlives every call.
+  interceptors.push_back(std::move(counter));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->services_->server = builder.BuildAndStart();
   if (server->services_->server == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -168,8 +217,24 @@ void KamServer::Shutdown(absl::Time deadline) {
   shut_down_ = true;
   if (health_ != nullptr) health_->Detach();
   services_->event_store.BeginShutdown();
-  services_->server->Shutdown(absl::ToChronoTime(deadline));
-  services_->server->Wait();
+  grpc::Server* server = services_->server.get();
+  // gRPC's graceful shutdown waits for every client to answer its GOAWAY,
+  // which a client that polls nothing until its next call (a blocking stub)
+  // does seconds later at best. Once no call is left, nothing is lost by
+  // closing the connections; one that opens meanwhile is closed in turn.
+  absl::Notification finished;
+  std::thread closer([this, server, deadline, &finished] {
+    // Each round lets the shutdown begin, or finish, first. Past the
+    // deadline gRPC cancels everything itself.
+    while (!finished.WaitForNotificationWithTimeout(absl::Milliseconds(100)) &&
+           absl::Now() < deadline && calls_->AwaitNone(deadline)) {
+      grpc_server_cancel_all_calls(server->c_server());
+    }
+  });
+  server->Shutdown(absl::ToChronoTime(deadline));
+  finished.Notify();
+  closer.join();
+  server->Wait();
 }
 
 KamServer::~KamServer() { Shutdown(absl::Now() + absl::Seconds(5)); }

@@ -59,11 +59,13 @@ class KamServer {
  private:
   struct Services;
   class Health;
+  class CallCounter;
   KamServer() = default;
 
   Authorizer authorizer_;
   std::unique_ptr<Services> services_;
   std::shared_ptr<Health> health_;
+  CallCounter* calls_ = nullptr;  // Owned by the gRPC server.
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -211,6 +211,23 @@ TEST_F(KamdTest, SigtermDuringLoadExitsZeroAndKeepsEveryAcknowledgedAppend) {
   EXPECT_THAT(logs, HasSubstr("msg=stopped"));
 }
 
+// A client that made a call and is idle now (a blocking stub polls nothing
+// until its next call) never answers gRPC's graceful GOAWAY, which holds a
+// server's shutdown up to 20 s; kamd closes such connections once no call
+// is left. The bound is half of that wait, not a measure of speed.
+TEST_F(KamdTest, SigtermWithAnIdleClientConnectedDoesNotWaitForIt) {
+  std::unique_ptr<Kamd> kamd = Start();
+  auto channel = Connect(*kamd);
+  WaitForHead(channel);
+  const absl::Time signalled = absl::Now();
+  kamd->Signal(SIGTERM);
+  const int status = kamd->Wait(absl::Seconds(60));
+  const absl::Duration stopping = absl::Now() - signalled;
+  EXPECT_EQ(ExitCode(status), 0) << kamd->logs();
+  EXPECT_LT(stopping, absl::Seconds(3)) << kamd->logs();
+  EXPECT_EQ(channel.use_count(), 1);  // Connected, unused, until kamd exited.
+}
+
 TEST_F(KamdTest, SigkillDuringLoadKeepsEveryAcknowledgedAppend) {
   std::unique_ptr<Kamd> kamd = Start();
   auto channel = Connect(*kamd);
