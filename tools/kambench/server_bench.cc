@@ -1135,8 +1135,7 @@ class ServerBench {
     report_.Number("kamd_stop_seconds", seconds);
     if (seconds > 5) {
       report_.Note(absl::StrFormat(
-          "note: kamd took %.1f s to exit; idle connected clients hold gRPC's graceful GOAWAY "
-          "until its 20 s PING-ACK limit",
+          "note: kamd took %.1f s to exit; it waits for the calls in progress, 30 s at most",
           seconds));
     }
     report_.Bool("kamd_exit_0", stopped_.ok());
