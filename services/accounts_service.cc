@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -42,8 +43,11 @@ struct AccountsService::StreamSlot {
   // Versions below it are folded into `state` (or were not AccountEvents).
   uint64_t next_version ABSL_GUARDED_BY(mu) = 0;
   // False while an append decided on `state` is not answered yet: nobody
-  // decides anything else for the stream meanwhile.
+  // decides anything else for the stream meanwhile. Only Release makes it
+  // true again.
   bool idle ABSL_GUARDED_BY(mu) = true;
+  // Records waiting for the stream to be idle, first come first.
+  std::deque<SingleRecord*> waiting ABSL_GUARDED_BY(mu);
   // Events of `state`, as last counted into the cache's total.
   std::atomic<size_t> counted{0};
 
@@ -72,6 +76,18 @@ struct AccountsService::Attempt {
   std::vector<eventstore::EventData> events;
   std::vector<size_t> appended;  // Index of the command of each event.
   eventstore::ExpectedVersion expected = eventstore::ExpectedVersion::Any();
+};
+
+// One Record call on its way: owned by itself from StartRecord until it
+// answers the call.
+struct AccountsService::SingleRecord {
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  kam::v1::RecordResponse* response = nullptr;
+  Command command;
+  std::shared_ptr<StreamSlot> slot;
+  Attempt attempt;
+  int attempts = 0;
+  absl::Time start;
 };
 
 // The slots of the streams recently recorded in, sharded so that looking one
@@ -229,19 +245,113 @@ AccountsService::AccountsService(Engine* engine, const Authorizer* authorizer,
 
 AccountsService::~AccountsService() = default;
 
-grpc::Status AccountsService::Record(grpc::ServerContext* context,
-                                     const kam::v1::RecordRequest* request,
-                                     kam::v1::RecordResponse* response) {
-  grpc::Status allowed = authorizer_->Check(*context, Permission::kRecord);
-  if (!allowed.ok()) return allowed;
-  Command command;
-  absl::Status prepared = PrepareCommand(*request, &command);
-  if (!prepared.ok()) return ToGrpcStatus(prepared);
-  Command* one[] = {&command};
-  RecordInStream(one);
-  if (!command.status.ok()) return ToGrpcStatus(command.status);
-  *response = std::move(command.recorded);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* AccountsService::Record(grpc::CallbackServerContext* context,
+                                                  const kam::v1::RecordRequest* request,
+                                                  kam::v1::RecordResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status allowed = authorizer_->Check(*context, Permission::kRecord); !allowed.ok()) {
+    reactor->Finish(allowed);
+    return reactor;
+  }
+  auto record = std::make_unique<SingleRecord>();
+  record->reactor = reactor;
+  record->response = response;
+  if (absl::Status prepared = PrepareCommand(*request, &record->command); !prepared.ok()) {
+    reactor->Finish(ToGrpcStatus(prepared));
+    return reactor;
+  }
+  record->slot = cache_->Get(record->command.stream);
+  StartRecord(record.release(), /*handed_on=*/false);
+  return reactor;
+}
+
+void AccountsService::StartRecord(SingleRecord* record, bool handed_on) {
+  {
+    StreamSlot& slot = *record->slot;
+    absl::MutexLock lock(&slot.mu);
+    if (!slot.idle) {
+      // One the stream was handed on to lost it to a blocking recorder
+      // meanwhile: it stays first.
+      if (handed_on) {
+        slot.waiting.push_front(record);
+      } else {
+        slot.waiting.push_back(record);
+      }
+      return;
+    }
+    slot.idle = false;
+  }
+  DecideRecord(record);
+}
+
+AccountsService::SingleRecord* AccountsService::Release(StreamSlot* slot)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  slot->idle = true;
+  if (slot->waiting.empty()) return nullptr;
+  SingleRecord* next = slot->waiting.front();
+  slot->waiting.pop_front();
+  return next;
+}
+
+// The caller holds the stream (made it not idle).
+void AccountsService::DecideRecord(SingleRecord* record) {
+  StreamSlot& slot = *record->slot;
+  Command* one[] = {&record->command};
+  SingleRecord* next = nullptr;
+  {
+    absl::MutexLock lock(&slot.mu);
+    record->attempt = Decide(&slot, one);
+    ++record->attempts;
+    if (record->attempt.events.empty()) {
+      Conclude(&slot, one, record->attempt, absl::UnknownError("not appended"),
+               /*last_try=*/false);
+      cache_->Count(&slot, slot.state.size());
+      next = Release(&slot);
+    }
+  }
+  if (record->attempt.events.empty()) {
+    FinishRecord(record);
+    if (next != nullptr) StartRecord(next, /*handed_on=*/true);
+    return;
+  }
+  record->start = absl::Now();
+  // Outside the stream's lock: the answer takes it, and comes on this thread
+  // when the log refuses the input at once. `record` may be gone on return.
+  engine_->log().AppendAsync(record->command.stream, record->attempt.expected,
+                             std::move(record->attempt.events),
+                             [this, record](absl::StatusOr<eventstore::AppendResult> result) {
+                               OnRecordAppended(record, std::move(result));
+                             });
+}
+
+void AccountsService::OnRecordAppended(SingleRecord* record,
+                                       absl::StatusOr<eventstore::AppendResult> result) {
+  StreamSlot& slot = *record->slot;
+  Command* one[] = {&record->command};
+  SingleRecord* next = nullptr;
+  bool again = false;
+  {
+    absl::MutexLock lock(&slot.mu);
+    if (result.ok()) {
+      engine_->metrics().AppendDone(absl::Now() - record->start, record->attempt.appended.size());
+    }
+    again = !Conclude(&slot, one, record->attempt, result, record->attempts >= kMaxAttempts);
+    cache_->Count(&slot, slot.state.size());
+    if (!again) next = Release(&slot);
+  }
+  if (again) {
+    DecideRecord(record);  // The stream is still this record's.
+    return;
+  }
+  FinishRecord(record);
+  if (next != nullptr) StartRecord(next, /*handed_on=*/true);
+}
+
+void AccountsService::FinishRecord(SingleRecord* record) {
+  const Command& command = record->command;
+  if (command.status.ok()) *record->response = command.recorded;
+  record->reactor->Finish(command.status.ok() ? grpc::Status::OK : ToGrpcStatus(command.status));
+  delete record;
 }
 
 void AccountsService::RecordInStream(absl::Span<Command* const> commands) {
@@ -530,14 +640,16 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
         [this, &stream, commands, events,
          pending](absl::StatusOr<eventstore::AppendResult> result) {
           StreamSlot& slot = *stream.slot;
+          SingleRecord* next = nullptr;
           {
             absl::MutexLock lock(&slot.mu);
             if (result.ok()) engine_->metrics().AppendDone(absl::Now() - stream.start, events);
             stream.conflicted =
                 !Conclude(&slot, commands, stream.attempt, result, /*last_try=*/false);
             cache_->Count(&slot, slot.state.size());
-            slot.idle = true;
+            next = Release(&slot);
           }
+          if (next != nullptr) StartRecord(next, /*handed_on=*/true);
           absl::MutexLock count(&pending->mu);
           --pending->count;
         });

@@ -21,8 +21,8 @@
 // request_id is INVALID_ARGUMENT (the server cannot tell a retry from a new
 // fact without it). The same request_id on two accounts is two facts.
 //
-// Concurrency: each stream has its own lock, held from validation to the
-// end of the append (whose ExpectedVersion is the exact version validated
+// Concurrency: each stream is held by one writer from validation to the
+// end of its append (whose ExpectedVersion is the exact version validated
 // against), so commands of one account are validated and recorded one after
 // the other while different accounts proceed in parallel and share the
 // log's group commits. The validation state of recently used streams is
@@ -37,12 +37,16 @@
 // to the log at once, so that they share commit groups (one fsync for many
 // streams). A refused request does not stop the rest.
 //
-// Handlers run on gRPC's sync thread pool and block while the log syncs.
+// Record is answered from the commit (gRPC's callback API): no thread waits
+// for the fsync on its behalf, and a command for a stream that has an
+// append in flight waits in the stream's queue. RecordBatch runs on gRPC's
+// sync thread pool and blocks while the log syncs.
 
 #ifndef KAM_SERVICES_ACCOUNTS_SERVICE_H_
 #define KAM_SERVICES_ACCOUNTS_SERVICE_H_
 
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,7 +66,8 @@
 
 namespace kam::services {
 
-class AccountsService final : public kam::v1::Accounts::Service {
+class AccountsService final
+    : public kam::v1::Accounts::WithCallbackMethod_Record<kam::v1::Accounts::Service> {
  public:
   // Most requests in one RecordBatch call; more is RESOURCE_EXHAUSTED.
   static constexpr size_t kMaxBatchRequests = 100000;
@@ -88,8 +93,9 @@ class AccountsService final : public kam::v1::Accounts::Service {
   // FAILED_PRECONDITION for an event that contradicts the account's state;
   // ABORTED when expected_version is given and the stream is elsewhere; the
   // log's errors (UNAVAILABLE, INTERNAL, DATA_LOSS) as they are.
-  grpc::Status Record(grpc::ServerContext* context, const kam::v1::RecordRequest* request,
-                      kam::v1::RecordResponse* response) override;
+  grpc::ServerUnaryReactor* Record(grpc::CallbackServerContext* context,
+                                   const kam::v1::RecordRequest* request,
+                                   kam::v1::RecordResponse* response) override;
 
   // Records a stream of requests; one result per request in the order sent,
   // each with Record's outcome. `accepted` counts the recorded requests,
@@ -108,6 +114,22 @@ class AccountsService final : public kam::v1::Accounts::Service {
  private:
   class StreamCache;
   struct StreamSlot;
+  struct SingleRecord;
+
+  // Record's command: decided and appended at once when its stream is idle,
+  // else queued on the stream until the append in flight is answered
+  // (first when `handed_on`: Release gave it the stream).
+  void StartRecord(SingleRecord* record, bool handed_on);
+  // The answer to the append of `record`: concludes it, or tries again
+  // after a version conflict, keeping the stream.
+  void OnRecordAppended(SingleRecord* record, absl::StatusOr<eventstore::AppendResult> result);
+  // Makes `slot` idle and returns the Record waiting first for it, if any.
+  // The caller holds slot->mu.
+  SingleRecord* Release(StreamSlot* slot);
+  // Decides what is in `record` with the stream held; appends or answers.
+  void DecideRecord(SingleRecord* record);
+  // Answers the call and deletes `record`.
+  void FinishRecord(SingleRecord* record);
 
   // Records `commands`, all of one stream and in order; sets each one's
   // outcome.
