@@ -76,6 +76,7 @@ struct AccountsService::Attempt {
   std::vector<eventstore::EventData> events;
   std::vector<size_t> appended;  // Index of the command of each event.
   eventstore::ExpectedVersion expected = eventstore::ExpectedVersion::Any();
+  absl::Time start;  // When the append was handed to the log.
 };
 
 // One Record call on its way: owned by itself from StartRecord until it
@@ -87,7 +88,6 @@ struct AccountsService::SingleRecord {
   std::shared_ptr<StreamSlot> slot;
   Attempt attempt;
   int attempts = 0;
-  absl::Time start;
 };
 
 // The slots of the streams recently recorded in, sharded so that looking one
@@ -305,7 +305,6 @@ void AccountsService::DecideRecord(SingleRecord* record) {
     if (record->attempt.events.empty()) {
       Conclude(&slot, one, record->attempt, absl::UnknownError("not appended"),
                /*last_try=*/false);
-      cache_->Count(&slot, slot.state.size());
       next = Release(&slot);
     }
   }
@@ -314,7 +313,7 @@ void AccountsService::DecideRecord(SingleRecord* record) {
     if (next != nullptr) StartRecord(next, /*handed_on=*/true);
     return;
   }
-  record->start = absl::Now();
+  record->attempt.start = absl::Now();
   // Outside the stream's lock: the answer takes it, and comes on this thread
   // when the log refuses the input at once. `record` may be gone on return.
   engine_->log().AppendAsync(record->command.stream, record->attempt.expected,
@@ -332,11 +331,7 @@ void AccountsService::OnRecordAppended(SingleRecord* record,
   bool again = false;
   {
     absl::MutexLock lock(&slot.mu);
-    if (result.ok()) {
-      engine_->metrics().AppendDone(absl::Now() - record->start, record->attempt.appended.size());
-    }
     again = !Conclude(&slot, one, record->attempt, result, record->attempts >= kMaxAttempts);
-    cache_->Count(&slot, slot.state.size());
     if (!again) next = Release(&slot);
   }
   if (again) {
@@ -362,13 +357,10 @@ void AccountsService::RecordInStream(absl::Span<Command* const> commands) {
     Attempt decided = Decide(slot.get(), commands);
     absl::StatusOr<eventstore::AppendResult> appended = absl::UnknownError("not appended");
     if (!decided.events.empty()) {
-      const absl::Time start = absl::Now();
+      decided.start = absl::Now();
       appended = engine_->log().Append(commands.front()->stream, decided.expected, decided.events);
-      if (appended.ok()) engine_->metrics().AppendDone(absl::Now() - start, decided.events.size());
     }
-    const bool done = Conclude(slot.get(), commands, decided, appended, attempt == kMaxAttempts);
-    cache_->Count(slot.get(), slot->state.size());
-    if (done) return;
+    if (Conclude(slot.get(), commands, decided, appended, attempt == kMaxAttempts)) return;
   }
 }
 
@@ -495,10 +487,12 @@ bool AccountsService::Conclude(StreamSlot* slot, absl::Span<Command* const> comm
     if (!result.ok()) {
       // The state holds events that were not recorded.
       slot->Reset();
+      cache_->Count(slot, 0);
       if (IsConflict(result.status()) && !last_try) return false;
       for (size_t i : appended) decisions[i].status = result.status();
       for (size_t i : appended) decisions[i].kind = Decision::Kind::kRefused;
     } else {
+      engine_->metrics().AppendDone(absl::Now() - attempt.start, appended.size());
       slot->next_version = result->last_version + 1;
       for (size_t k = 0; k < appended.size(); ++k) {
         kam::v1::RecordResponse& r = decisions[appended[k]].recorded;
@@ -517,6 +511,7 @@ bool AccountsService::Conclude(StreamSlot* slot, absl::Span<Command* const> comm
     commands[i]->status = recorded ? absl::OkStatus() : source.status;
     commands[i]->recorded = recorded ? source.recorded : kam::v1::RecordResponse();
   }
+  cache_->Count(slot, slot->state.size());
   return true;
 }
 
@@ -599,7 +594,6 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
   struct Stream {
     std::shared_ptr<StreamSlot> slot;
     Attempt attempt;
-    absl::Time start;
     bool conflicted = false;
   };
   std::vector<Stream> streams(groups.size());
@@ -622,7 +616,6 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
       if (stream.attempt.events.empty()) {
         Conclude(&slot, commands, stream.attempt, absl::UnknownError("not appended"),
                  /*last_try=*/false);
-        cache_->Count(&slot, slot.state.size());
         continue;
       }
       slot.idle = false;
@@ -631,22 +624,18 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
       absl::MutexLock count(&pending->mu);
       ++pending->count;
     }
-    stream.start = absl::Now();
-    const size_t events = stream.attempt.events.size();
+    stream.attempt.start = absl::Now();
     // Outside the stream's lock: `done` takes it, and runs on this thread
     // when the log refuses the input at once.
     engine_->log().AppendAsync(
         commands.front()->stream, stream.attempt.expected, std::move(stream.attempt.events),
-        [this, &stream, commands, events,
-         pending](absl::StatusOr<eventstore::AppendResult> result) {
+        [this, &stream, commands, pending](absl::StatusOr<eventstore::AppendResult> result) {
           StreamSlot& slot = *stream.slot;
           SingleRecord* next = nullptr;
           {
             absl::MutexLock lock(&slot.mu);
-            if (result.ok()) engine_->metrics().AppendDone(absl::Now() - stream.start, events);
             stream.conflicted =
                 !Conclude(&slot, commands, stream.attempt, result, /*last_try=*/false);
-            cache_->Count(&slot, slot.state.size());
             next = Release(&slot);
           }
           if (next != nullptr) StartRecord(next, /*handed_on=*/true);

@@ -139,7 +139,9 @@ class AccountsService final
   // Decide validates them against the stream's state and gives the append
   // to make; Conclude takes the append's result (ignored when the attempt
   // has no events) and sets each command's outcome, or returns false when
-  // the append met a version conflict and should be tried again.
+  // the append met a version conflict and should be tried again. Conclude
+  // also reports the append to the metrics (from attempt.start) and brings
+  // the cache's count of the slot's events up to date.
   Attempt Decide(StreamSlot* slot, absl::Span<Command* const> commands);
   bool Conclude(StreamSlot* slot, absl::Span<Command* const> commands, Attempt& attempt,
                 const absl::StatusOr<eventstore::AppendResult>& result, bool last_try);
