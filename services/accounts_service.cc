@@ -1,5 +1,6 @@
 #include "services/accounts_service.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <deque>
@@ -40,20 +41,46 @@ struct AccountsService::Command {
 struct AccountsService::StreamSlot {
   absl::Mutex mu;
   projections::RecordedState state ABSL_GUARDED_BY(mu);
-  // Versions below it are folded into `state` (or were not AccountEvents).
+  // Versions below it are folded into `state` (or were not AccountEvents),
+  // including those of the batch appends in flight.
   uint64_t next_version ABSL_GUARDED_BY(mu) = 0;
-  // False while an append decided on `state` is not answered yet: nobody
-  // decides anything else for the stream meanwhile. Only Release makes it
-  // true again.
+  // False while an append decided on `state` is not answered yet: only
+  // further batch appends are decided meanwhile (see Stackable). Only
+  // Release makes it true again.
   bool idle ABSL_GUARDED_BY(mu) = true;
+  // RecordGroups' appends in flight, each decided on the state the ones
+  // before it leave; they reach the log in the order decided (tickets).
+  int batch_appends ABSL_GUARDED_BY(mu) = 0;
+  // `state` holds the events of every batch append in flight: no Reset
+  // since the first of them.
+  bool stackable ABSL_GUARDED_BY(mu) = false;
+  // Blocking recorders waiting for the stream to be idle.
+  int blocked ABSL_GUARDED_BY(mu) = 0;
+  // Counts Resets: an answer to an append decided before one does not move
+  // next_version.
+  uint64_t generation ABSL_GUARDED_BY(mu) = 0;
   // Records waiting for the stream to be idle, first come first.
   std::deque<SingleRecord*> waiting ABSL_GUARDED_BY(mu);
   // Events of `state`, as last counted into the cache's total.
   std::atomic<size_t> counted{0};
+  // Batch appends are handed to the log in ticket order, outside `mu` (an
+  // append refused at once is answered on the caller's thread).
+  uint64_t next_ticket ABSL_GUARDED_BY(mu) = 0;
+  absl::Mutex order_mu;
+  uint64_t turn ABSL_GUARDED_BY(order_mu) = 0;
 
   void Reset() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     state = projections::RecordedState();
     next_version = 0;
+    stackable = false;
+    ++generation;
+  }
+
+  // A batch may decide now: the stream is idle, or held only by batch
+  // appends whose events `state` holds, and nobody waits for it to be
+  // idle (stacking would starve them).
+  bool Stackable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return idle || (batch_appends > 0 && stackable && waiting.empty() && blocked == 0);
   }
 };
 
@@ -76,7 +103,8 @@ struct AccountsService::Attempt {
   std::vector<eventstore::EventData> events;
   std::vector<size_t> appended;  // Index of the command of each event.
   eventstore::ExpectedVersion expected = eventstore::ExpectedVersion::Any();
-  absl::Time start;  // When the append was handed to the log.
+  absl::Time start;         // When the append was handed to the log.
+  uint64_t generation = 0;  // The slot's, when decided.
 };
 
 // One Record call on its way: owned by itself from StartRecord until it
@@ -353,7 +381,9 @@ void AccountsService::RecordInStream(absl::Span<Command* const> commands) {
   for (int attempt = 1;; ++attempt) {
     std::shared_ptr<StreamSlot> slot = cache_->Get(commands.front()->stream);
     absl::MutexLock lock(&slot->mu);
+    ++slot->blocked;
     slot->mu.Await(absl::Condition(&slot->idle));
+    --slot->blocked;
     Attempt decided = Decide(slot.get(), commands);
     absl::StatusOr<eventstore::AppendResult> appended = absl::UnknownError("not appended");
     if (!decided.events.empty()) {
@@ -403,7 +433,11 @@ AccountsService::Attempt AccountsService::Decide(
   Attempt attempt;
   std::vector<Decision>& decisions = attempt.decisions;
   decisions.resize(commands.size());
-  if (absl::Status caught_up = CatchUp(stream, slot); !caught_up.ok()) {
+  attempt.generation = slot->generation;
+  // On top of batch appends in flight the log is behind the state; another
+  // writer's append meanwhile shows as a version conflict.
+  absl::Status caught_up = slot->batch_appends > 0 ? absl::OkStatus() : CatchUp(stream, slot);
+  if (!caught_up.ok()) {
     slot->Reset();
     for (Decision& d : decisions) d.status = caught_up;
     return attempt;
@@ -493,7 +527,10 @@ bool AccountsService::Conclude(StreamSlot* slot, absl::Span<Command* const> comm
       for (size_t i : appended) decisions[i].kind = Decision::Kind::kRefused;
     } else {
       engine_->metrics().AppendDone(absl::Now() - attempt.start, appended.size());
-      slot->next_version = result->last_version + 1;
+      // Batch appends decided on top of this one are in it already.
+      if (attempt.generation == slot->generation) {
+        slot->next_version = std::max(slot->next_version, result->last_version + 1);
+      }
       for (size_t k = 0; k < appended.size(); ++k) {
         kam::v1::RecordResponse& r = decisions[appended[k]].recorded;
         r.set_event_id(commands[appended[k]]->data.event_id);
@@ -587,10 +624,18 @@ size_t AccountsService::RecordChunk(absl::Span<const kam::v1::RecordRequest> chu
 // Each stream's commands are decided under its lock and its append handed
 // to the log at once, without waiting, so the streams' appends share commit
 // groups (one fsync for many). Until its append is answered a stream is
-// busy: the next command for it, from any call, waits for the answer, which
-// concludes the attempt on the log's thread. Streams whose append met a
-// version conflict are recorded again one by one.
+// busy for Records and blocking recorders; another batch decides on top of
+// it (parallel importers of the same accounts would otherwise take turns,
+// each waiting for the other's fsync), its append expecting the version the
+// one in flight leaves: when that one fails, so does this one, as a
+// conflict. The answer concludes the attempt on the log's thread. Streams
+// whose append met a version conflict are recorded again one by one.
 void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& groups) {
+  struct Turn {
+    StreamSlot* slot;
+    uint64_t ticket;
+    bool Reached() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return slot->turn == ticket; }
+  };
   struct Stream {
     std::shared_ptr<StreamSlot> slot;
     Attempt attempt;
@@ -609,21 +654,31 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
     const absl::Span<Command* const> commands = groups[g];
     stream.slot = cache_->Get(commands.front()->stream);
     StreamSlot& slot = *stream.slot;
+    uint64_t ticket = 0;
     {
       absl::MutexLock lock(&slot.mu);
-      slot.mu.Await(absl::Condition(&slot.idle));
+      slot.mu.Await(absl::Condition(&slot, &StreamSlot::Stackable));
       stream.attempt = Decide(&slot, commands);
       if (stream.attempt.events.empty()) {
         Conclude(&slot, commands, stream.attempt, absl::UnknownError("not appended"),
                  /*last_try=*/false);
         continue;
       }
+      if (slot.idle) slot.stackable = true;
       slot.idle = false;
+      ++slot.batch_appends;
+      slot.next_version += stream.attempt.events.size();
+      ticket = slot.next_ticket++;
     }
     {
       absl::MutexLock count(&pending->mu);
       ++pending->count;
     }
+    // Held over AppendAsync, which may answer on this thread: the answer
+    // takes slot.mu, and nobody takes order_mu while holding slot.mu.
+    absl::MutexLock order(&slot.order_mu);
+    const Turn turn{&slot, ticket};
+    slot.order_mu.Await(absl::Condition(&turn, &Turn::Reached));
     stream.attempt.start = absl::Now();
     // Outside the stream's lock: `done` takes it, and runs on this thread
     // when the log refuses the input at once.
@@ -636,12 +691,13 @@ void AccountsService::RecordGroups(const std::vector<std::vector<Command*>>& gro
             absl::MutexLock lock(&slot.mu);
             stream.conflicted =
                 !Conclude(&slot, commands, stream.attempt, result, /*last_try=*/false);
-            next = Release(&slot);
+            if (--slot.batch_appends == 0) next = Release(&slot);
           }
           if (next != nullptr) StartRecord(next, /*handed_on=*/true);
           absl::MutexLock count(&pending->mu);
           --pending->count;
         });
+    ++slot.turn;
   }
   {
     absl::MutexLock lock(&pending->mu);

@@ -35,7 +35,11 @@
 // stream's state including the chunk's earlier requests, appends each
 // stream's accepted events in one append, and hands all the chunk's appends
 // to the log at once, so that they share commit groups (one fsync for many
-// streams). A refused request does not stop the rest.
+// streams). A refused request does not stop the rest. Batches importing into
+// the same accounts do not wait for each other's fsyncs: a batch decides on
+// the state another batch's append in flight leaves, and appends expecting
+// that version (if the one before fails, so does this one, and it is
+// validated and appended again).
 //
 // Record is answered from the commit (gRPC's callback API): no thread waits
 // for the fsync on its behalf, and a command for a stream that has an
